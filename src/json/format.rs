@@ -1,0 +1,564 @@
+//! The streaming formatter: a byte-level tokenizer and printer in one pass,
+//! with an explicit stack of open containers instead of recursion, so depth
+//! costs a byte per level and never the call stack.
+//!
+//! Input is scanned straight out of [`Source`]'s buffer; output is built in a
+//! `Vec` and written out in large pieces — before every read (so a pipe
+//! reader sees each value as soon as it is complete) and whenever it grows
+//! past [`FLUSH_AT`]. Values already written stay written when a later error
+//! stops the stream.
+
+use std::io::{Read, Write};
+
+use super::error::{Error, SyntaxError, describe};
+use super::keys::Sorter;
+use super::number::{self, is_number_byte};
+use super::source::Source;
+use super::style::{Class, Indent, Layout, Options, RESET};
+
+/// Output is written out once it reaches this size.
+const FLUSH_AT: usize = 128 * 1024;
+/// Indentation is copied from a prepared run of this many characters.
+const INDENT_RUN: usize = 1024;
+
+/// Kinds of open container on the stack.
+const ARRAY: u8 = 0;
+const OBJECT: u8 = 1;
+/// An object whose members are reordered by key when it closes.
+const SORTED: u8 = 2;
+/// The painted class is unknown: the next token must set its colour.
+const UNPAINTED: u8 = u8::MAX;
+
+/// Bytes that end a run of plain string content: `"`, `\` and the control
+/// characters that JSON forbids raw. Non-ASCII is validated per run.
+static STRING_STOP: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = true;
+        b += 1;
+    }
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table
+};
+
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Reformats every JSON value in `input` into `output`.
+///
+/// On an error, what was formatted before it has been written (ended by a
+/// newline) and the error says where the input went wrong.
+pub fn format_stream<R: Read, W: Write + ?Sized>(
+    input: R,
+    output: &mut W,
+    options: &Options,
+) -> Result<(), Error> {
+    let mut formatter = Formatter::new(input, output, options);
+    let result = formatter.stream();
+    let flushed = formatter.finish(result.is_err());
+    result.and(flushed)
+}
+
+/// [`format_stream`] over a byte slice, returning what was written.
+pub fn format_slice(input: &[u8], options: &Options) -> (Vec<u8>, Result<(), Error>) {
+    let mut out = Vec::new();
+    let result = format_stream(input, &mut out, options);
+    (out, result)
+}
+
+struct Formatter<'a, R, W: ?Sized> {
+    src: Source<R>,
+    sink: &'a mut W,
+    out: Vec<u8>,
+    options: &'a Options,
+    /// Open containers, innermost last.
+    stack: Vec<u8>,
+    compact: bool,
+    /// Characters of indentation per level.
+    unit: usize,
+    /// A newline followed by [`INDENT_RUN`] indentation characters.
+    indent: Vec<u8>,
+    /// What follows an object key.
+    colon: &'static [u8],
+    /// The look (see `Palette::look`) in effect in the output.
+    painted: u8,
+    sorter: Sorter,
+    /// What separates sorted members (the comma, in the object's colour).
+    sorted_comma: Vec<u8>,
+    /// Whether the output written to the sink so far ends inside a line.
+    sink_mid_line: bool,
+}
+
+impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
+    fn new(input: R, sink: &'a mut W, options: &'a Options) -> Self {
+        let (compact, unit, fill) = match options.layout {
+            Layout::Compact => (true, 0, b' '),
+            Layout::Pretty(Indent::Spaces(n)) => (false, n as usize, b' '),
+            Layout::Pretty(Indent::Tab) => (false, 1, b'\t'),
+        };
+        let mut indent = vec![fill; INDENT_RUN + 1];
+        indent[0] = b'\n';
+        let mut sorted_comma = Vec::new();
+        if let Some(p) = &options.palette {
+            sorted_comma.extend_from_slice(p.sequence(Class::Object));
+        }
+        sorted_comma.push(b',');
+        Formatter {
+            src: Source::new(input),
+            sink,
+            out: Vec::with_capacity(FLUSH_AT * 2),
+            options,
+            stack: Vec::new(),
+            compact,
+            unit,
+            indent,
+            colon: if compact { b":" } else { b": " },
+            painted: UNPAINTED,
+            sorter: Sorter::default(),
+            sorted_comma,
+            sink_mid_line: false,
+        }
+    }
+
+    /// Formats every value of the input.
+    fn stream(&mut self) -> Result<(), Error> {
+        if self.src.ensure(BOM.len()).map_err(Error::Read)?
+            && self.src.buf[self.src.pos..].starts_with(BOM)
+        {
+            self.src.pos += BOM.len();
+        }
+        let mut documents = 0u64;
+        loop {
+            let next = self.skip_ws()?;
+            if self.options.strict {
+                match (next, documents) {
+                    (None, 0) => return Err(self.error_here("a JSON value")),
+                    (Some(_), 1) => {
+                        return Err(self.error_here("the end of input after the value"));
+                    }
+                    _ => {}
+                }
+            }
+            let Some(first) = next else {
+                return Ok(());
+            };
+            self.document(first)?;
+            self.end_document()?;
+            documents += 1;
+            // `1 2` is two values, `1x` or `truefalse` is a mistake.
+            if matches!(first, b'-' | b'0'..=b'9' | b't' | b'f' | b'n')
+                && self.src.ensure(1).map_err(Error::Read)?
+                && !matches!(
+                    self.src.buf[self.src.pos],
+                    b' ' | b'\t' | b'\n' | b'\r' | b'[' | b'{' | b'"'
+                )
+                && !self.options.strict
+            {
+                return Err(self.error_here("whitespace between values"));
+            }
+        }
+    }
+
+    /// Formats one value, whose first byte is `first`.
+    fn document(&mut self, first: u8) -> Result<(), Error> {
+        let mut next = Some(first);
+        'value: loop {
+            match next {
+                Some(b'{') => {
+                    self.paint(Class::Object);
+                    self.out.push(b'{');
+                    self.src.pos += 1;
+                    let b = self.skip_ws()?;
+                    if b == Some(b'}') {
+                        self.src.pos += 1;
+                        self.out.push(b'}');
+                    } else {
+                        if self.options.sort_keys {
+                            self.stack.push(SORTED);
+                            self.sorter.open(self.out.len());
+                            self.painted = UNPAINTED;
+                        } else {
+                            self.stack.push(OBJECT);
+                        }
+                        self.newline_indent()?;
+                        next = self.member_key(b)?;
+                        continue 'value;
+                    }
+                }
+                Some(b'[') => {
+                    self.paint(Class::Array);
+                    self.out.push(b'[');
+                    self.src.pos += 1;
+                    let b = self.skip_ws()?;
+                    if b == Some(b']') {
+                        self.src.pos += 1;
+                        self.out.push(b']');
+                    } else {
+                        self.stack.push(ARRAY);
+                        self.newline_indent()?;
+                        next = b;
+                        continue 'value;
+                    }
+                }
+                Some(b'"') => self.string(Class::String)?,
+                Some(b'-' | b'0'..=b'9') => self.number()?,
+                Some(b't') => self.literal(b"true", Class::True)?,
+                Some(b'f') => self.literal(b"false", Class::False)?,
+                Some(b'n') => self.literal(b"null", Class::Null)?,
+                _ => return Err(self.error_here("a JSON value")),
+            }
+            // A value is complete: close containers until one wants more.
+            loop {
+                let Some(&top) = self.stack.last() else {
+                    return Ok(());
+                };
+                let b = self.skip_ws()?;
+                if top == ARRAY {
+                    match b {
+                        Some(b',') => {
+                            self.src.pos += 1;
+                            self.paint(Class::Array);
+                            self.out.push(b',');
+                            self.newline_indent()?;
+                            next = self.skip_ws()?;
+                            continue 'value;
+                        }
+                        Some(b']') => {
+                            self.src.pos += 1;
+                            self.stack.pop();
+                            self.newline_indent()?;
+                            self.paint(Class::Array);
+                            self.out.push(b']');
+                        }
+                        _ => return Err(self.error_here("',' or ']' after an array element")),
+                    }
+                } else {
+                    match b {
+                        Some(b',') => {
+                            self.src.pos += 1;
+                            if top == SORTED {
+                                // Commas are placed when the members are reordered.
+                                self.sorter.member(self.out.len());
+                                self.painted = UNPAINTED;
+                            } else {
+                                self.paint(Class::Object);
+                                self.out.push(b',');
+                            }
+                            self.newline_indent()?;
+                            let b = self.skip_ws()?;
+                            next = self.member_key(b)?;
+                            continue 'value;
+                        }
+                        Some(b'}') => {
+                            self.src.pos += 1;
+                            self.stack.pop();
+                            if top == SORTED {
+                                self.sorter.close(&mut self.out, &self.sorted_comma);
+                                self.painted = UNPAINTED;
+                            }
+                            self.newline_indent()?;
+                            self.paint(Class::Object);
+                            self.out.push(b'}');
+                        }
+                        _ => return Err(self.error_here("',' or '}' after an object member")),
+                    }
+                }
+            }
+        }
+    }
+
+    /// Formats `"key": ` given the first byte of the key; returns the first
+    /// byte of the member's value.
+    fn member_key(&mut self, first: Option<u8>) -> Result<Option<u8>, Error> {
+        if first != Some(b'"') {
+            return Err(self.error_here("'\"' to begin an object key"));
+        }
+        self.paint(Class::Key);
+        let raw_start = self.out.len() + 1;
+        self.string(Class::Key)?;
+        if self.options.sort_keys {
+            self.sorter.key(&self.out[raw_start..self.out.len() - 1]);
+        }
+        if self.skip_ws()? != Some(b':') {
+            return Err(self.error_here("':' after an object key"));
+        }
+        self.src.pos += 1;
+        self.paint(Class::Object);
+        self.out.extend_from_slice(self.colon);
+        self.skip_ws()
+    }
+
+    /// Copies a string (at its opening quote), checking escapes, control
+    /// characters and UTF-8 on the way. Runs of plain text are copied whole.
+    fn string(&mut self, class: Class) -> Result<(), Error> {
+        self.paint(class);
+        self.out.push(b'"');
+        self.src.pos += 1;
+        loop {
+            let start = self.src.pos;
+            let avail = &self.src.buf[start..self.src.end];
+            let run = avail
+                .iter()
+                .position(|&b| STRING_STOP[b as usize])
+                .unwrap_or(avail.len());
+            match std::str::from_utf8(&avail[..run]) {
+                Ok(text) => {
+                    push_text(&mut self.out, text, self.options.ascii);
+                    self.src.pos += run;
+                }
+                Err(e) => {
+                    let valid = e.valid_up_to();
+                    // SAFETY-free: from_utf8 vouched for the prefix.
+                    let text = std::str::from_utf8(&avail[..valid]).unwrap_or_default();
+                    push_text(&mut self.out, text, self.options.ascii);
+                    self.src.pos += valid;
+                    let cut_by_buffer = e.error_len().is_none() && start + run == self.src.end;
+                    if cut_by_buffer && self.fill()? {
+                        continue; // the character's other bytes are now in the buffer
+                    }
+                    return Err(self.error_here("UTF-8 text in the string"));
+                }
+            }
+            if self.src.pos == self.src.end {
+                if !self.fill()? {
+                    return Err(self.error_here("'\"' to end the string"));
+                }
+                continue;
+            }
+            match self.src.buf[self.src.pos] {
+                b'"' => {
+                    self.src.pos += 1;
+                    self.out.push(b'"');
+                    return Ok(());
+                }
+                b'\\' => self.escape()?,
+                _ => {
+                    return Err(self.error_here(
+                        "a string character (control characters must be escaped, e.g. \\n)",
+                    ));
+                }
+            }
+        }
+    }
+
+    /// Copies one escape sequence (at its backslash) as written.
+    fn escape(&mut self) -> Result<(), Error> {
+        self.src.ensure(6).map_err(Error::Read)?;
+        let at = self.src.pos;
+        let avail = &self.src.buf[at..self.src.end];
+        let len = match avail.get(1) {
+            Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => 2,
+            Some(b'u') => {
+                if let Some(bad) =
+                    (2..6).find(|&i| !avail.get(i).is_some_and(u8::is_ascii_hexdigit))
+                {
+                    self.src.pos = at + bad;
+                    return Err(self.error_here("a hex digit in a \\u escape"));
+                }
+                6
+            }
+            _ => {
+                self.src.pos = at + 1;
+                return Err(self.error_here("an escape character (\" \\ / b f n r t u) after '\\'"));
+            }
+        };
+        self.out.extend_from_slice(&avail[..len]);
+        self.src.pos += len;
+        Ok(())
+    }
+
+    /// Copies a number as written once its text is checked.
+    fn number(&mut self) -> Result<(), Error> {
+        let run = loop {
+            let avail = &self.src.buf[self.src.pos..self.src.end];
+            let found = avail.iter().position(|&b| !is_number_byte(b));
+            let len = avail.len();
+            match found {
+                Some(run) => break run,
+                // The number may go on past the buffer: read more and rescan.
+                None if self.fill()? => continue,
+                None => break len,
+            }
+        };
+        let at = self.src.pos;
+        match number::check(&self.src.buf[at..at + run]) {
+            Ok(()) => {
+                self.paint(Class::Number);
+                self.out.extend_from_slice(&self.src.buf[at..at + run]);
+                self.src.pos += run;
+                Ok(())
+            }
+            Err((offset, expected)) => {
+                self.src.pos = at + offset;
+                Err(self.error_here(expected))
+            }
+        }
+    }
+
+    /// Copies `true`, `false` or `null`.
+    fn literal(&mut self, word: &'static [u8], class: Class) -> Result<(), Error> {
+        self.src.ensure(word.len()).map_err(Error::Read)?;
+        let avail = &self.src.buf[self.src.pos..self.src.end];
+        if let Some(bad) = (0..word.len()).find(|&i| avail.get(i) != Some(&word[i])) {
+            let expected = format!(
+                "'{}' (in '{}')",
+                word[bad] as char,
+                std::str::from_utf8(word).unwrap_or_default()
+            );
+            self.src.pos += bad;
+            return Err(self.error_here(&expected));
+        }
+        self.paint(class);
+        self.out.extend_from_slice(word);
+        self.src.pos += word.len();
+        Ok(())
+    }
+
+    /// Skips whitespace; returns the next byte without consuming it.
+    #[inline]
+    fn skip_ws(&mut self) -> Result<Option<u8>, Error> {
+        loop {
+            let buf = &self.src.buf[..self.src.end];
+            let mut pos = self.src.pos;
+            while pos < buf.len() {
+                let b = buf[pos];
+                if !matches!(b, b' ' | b'\n' | b'\t' | b'\r') {
+                    self.src.pos = pos;
+                    return Ok(Some(b));
+                }
+                pos += 1;
+            }
+            self.src.pos = pos;
+            if !self.fill()? {
+                return Ok(None);
+            }
+        }
+    }
+
+    /// Starts a new line indented to the current depth (pretty layouts).
+    #[inline]
+    fn newline_indent(&mut self) -> Result<(), Error> {
+        if self.compact {
+            return Ok(());
+        }
+        if self.out.len() >= FLUSH_AT {
+            self.flush_out()?;
+        }
+        let mut width = self.stack.len() * self.unit;
+        let first = width.min(INDENT_RUN);
+        self.out.extend_from_slice(&self.indent[..1 + first]);
+        width -= first;
+        // Very deep nesting: write the rest in pieces, keeping the buffer small.
+        while width > 0 {
+            if self.out.len() >= FLUSH_AT {
+                self.flush_out()?;
+            }
+            let piece = width.min(INDENT_RUN);
+            self.out.extend_from_slice(&self.indent[1..1 + piece]);
+            width -= piece;
+        }
+        Ok(())
+    }
+
+    /// Switches the output colour to `class`'s, if colouring and not
+    /// already there.
+    #[inline]
+    fn paint(&mut self, class: Class) {
+        if let Some(palette) = &self.options.palette
+            && self.painted != palette.look(class)
+        {
+            self.out.extend_from_slice(palette.sequence(class));
+            self.painted = palette.look(class);
+        }
+    }
+
+    /// Ends a value: colour reset, newline.
+    fn end_document(&mut self) -> Result<(), Error> {
+        if self.painted != UNPAINTED {
+            self.out.extend_from_slice(RESET);
+            self.painted = UNPAINTED;
+        }
+        self.out.push(b'\n');
+        if self.out.len() >= FLUSH_AT {
+            self.flush_out()?;
+        }
+        Ok(())
+    }
+
+    /// Reads more input, first handing finished output to the sink so a
+    /// reader of our output is never kept waiting on our input.
+    fn fill(&mut self) -> Result<bool, Error> {
+        self.flush_out()?;
+        self.src.fill().map_err(Error::Read)
+    }
+
+    /// Writes the output buffer, unless a sorted object is still open (its
+    /// members may yet move).
+    fn flush_out(&mut self) -> Result<(), Error> {
+        if !self.out.is_empty() && !self.sorter.is_open() {
+            self.sink.write_all(&self.out).map_err(Error::Write)?;
+            self.sink_mid_line = self.out.last() != Some(&b'\n');
+            self.out.clear();
+        }
+        Ok(())
+    }
+
+    /// Writes out everything. A value cut short by an error loses its
+    /// dangling indentation and gets a colour reset and a newline, so the
+    /// next output starts clean on a line of its own.
+    fn finish(&mut self, failed: bool) -> Result<(), Error> {
+        if failed {
+            while matches!(self.out.last(), Some(b' ' | b'\t')) {
+                self.out.pop();
+            }
+            let mid_line = match self.out.last() {
+                Some(&b) => b != b'\n',
+                None => self.sink_mid_line,
+            };
+            if self.painted != UNPAINTED {
+                self.out.extend_from_slice(RESET);
+                self.painted = UNPAINTED;
+            }
+            if mid_line {
+                self.out.push(b'\n');
+            }
+        }
+        self.sink.write_all(&self.out).map_err(Error::Write)?;
+        self.out.clear();
+        self.sink.flush().map_err(Error::Write)
+    }
+
+    /// A syntax error at the current position: `expected …, found …`.
+    fn error_here(&mut self, expected: &str) -> Error {
+        // Make the found character whole for the message; a read error here
+        // would only shorten the message.
+        let _ = self.src.ensure(4);
+        let found = describe(&self.src.buf[self.src.pos..self.src.end]);
+        let (line, column) = self.src.position_of(self.src.pos);
+        Error::Syntax(SyntaxError {
+            line,
+            column,
+            message: format!("expected {expected}, found {found}"),
+        })
+    }
+}
+
+/// Appends string text, escaping non-ASCII as `\uXXXX` when asked.
+#[inline]
+fn push_text(out: &mut Vec<u8>, text: &str, ascii: bool) {
+    if !ascii || text.is_ascii() {
+        out.extend_from_slice(text.as_bytes());
+        return;
+    }
+    for c in text.chars() {
+        if c.is_ascii() {
+            out.push(c as u8);
+        } else {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                out.extend_from_slice(format!("\\u{unit:04x}").as_bytes());
+            }
+        }
+    }
+}

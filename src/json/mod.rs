@@ -1,0 +1,17 @@
+//! Streaming JSON: strict RFC 8259 validation and reformatting with no
+//! document tree, so memory stays constant whatever the input's size or depth.
+//!
+//! [`format_stream`] reads a stream of JSON values and writes each one
+//! reformatted per [`Options`]: pretty, compact, coloured, keys sorted,
+//! non-ASCII escaped. Numbers and strings are copied as written.
+
+mod error;
+mod format;
+mod keys;
+mod number;
+mod source;
+mod style;
+
+pub use error::{Error, SyntaxError};
+pub use format::{format_slice, format_stream};
+pub use style::{Class, Indent, Layout, Options, Palette};

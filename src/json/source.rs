@@ -1,0 +1,106 @@
+//! Buffered input that knows where it is: the formatter scans the buffer
+//! directly, and line and column are worked out only when an error needs them.
+
+use std::io::{self, Read};
+
+const CHUNK: usize = 256 * 1024;
+
+/// A read buffer over `R` with position bookkeeping.
+///
+/// The formatter reads `buf[pos..end]` directly for speed. [`Source::fill`]
+/// keeps the unread bytes (moving them to the front) and reads more, so a
+/// token cut by the buffer's edge can be scanned again whole.
+pub struct Source<R> {
+    reader: R,
+    pub buf: Vec<u8>,
+    pub pos: usize,
+    pub end: usize,
+    eof: bool,
+    /// Line number (1-based) of `buf[0]`.
+    line: u64,
+    /// Characters between the last newline and `buf[0]`.
+    column: u64,
+}
+
+impl<R: Read> Source<R> {
+    pub fn new(reader: R) -> Source<R> {
+        Source {
+            reader,
+            buf: vec![0; CHUNK],
+            pos: 0,
+            end: 0,
+            eof: false,
+            line: 1,
+            column: 0,
+        }
+    }
+
+    /// Reads more input after the unread bytes. Returns `false` at end of
+    /// input (nothing was added).
+    pub fn fill(&mut self) -> io::Result<bool> {
+        if self.eof {
+            return Ok(false);
+        }
+        self.account(self.pos);
+        self.buf.copy_within(self.pos..self.end, 0);
+        self.end -= self.pos;
+        self.pos = 0;
+        if self.end == self.buf.len() {
+            // One token (a number) longer than the buffer: grow to hold it.
+            self.buf.resize(self.buf.len() * 2, 0);
+        }
+        loop {
+            match self.reader.read(&mut self.buf[self.end..]) {
+                Ok(0) => {
+                    self.eof = true;
+                    return Ok(false);
+                }
+                Ok(n) => {
+                    self.end += n;
+                    return Ok(true);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Makes at least `n` unread bytes available if the input has them;
+    /// returns whether it does.
+    pub fn ensure(&mut self, n: usize) -> io::Result<bool> {
+        while self.end - self.pos < n {
+            if !self.fill()? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// The line (1-based) and column (1-based, in characters) of `buf[at]`.
+    pub fn position_of(&self, at: usize) -> (u64, u64) {
+        let (line, column) = advance(self.line, self.column, &self.buf[..at]);
+        (line, column + 1)
+    }
+
+    /// Moves the bookkeeping base past `buf[..upto]`, which is about to be
+    /// dropped from the buffer.
+    fn account(&mut self, upto: usize) {
+        (self.line, self.column) = advance(self.line, self.column, &self.buf[..upto]);
+    }
+}
+
+/// Where `(line, column)` ends up after `bytes`.
+fn advance(line: u64, column: u64, bytes: &[u8]) -> (u64, u64) {
+    match memchr::memrchr(b'\n', bytes) {
+        Some(last) => {
+            let newlines = memchr::memchr_iter(b'\n', bytes).count() as u64;
+            (line + newlines, chars(&bytes[last + 1..]))
+        }
+        None => (line, column + chars(bytes)),
+    }
+}
+
+/// Counts characters: every byte that does not continue a UTF-8 sequence.
+fn chars(bytes: &[u8]) -> u64 {
+    bytes.iter().filter(|&&b| (b as i8) >= -0x40).count() as u64
+}

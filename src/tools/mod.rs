@@ -1,0 +1,3 @@
+//! One module per binary: its flag table, its arguments and its `run()`.
+
+pub mod jpretty;

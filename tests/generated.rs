@@ -1,0 +1,84 @@
+//! The man pages and completion scripts in man/ and completions/ are
+//! generated from each tool's flag table; this test regenerates them and
+//! fails on drift. `FLEETKIT_BLESS=1 cargo test --test generated` (or
+//! `scripts/generate`) rewrites them.
+
+mod util;
+
+use std::path::Path;
+use std::process::Command;
+
+const TOOLS: &[&str] = &["jpretty"];
+
+fn check(tool: &str, kind: &str, path: &str) {
+    let out = Command::new(util::binary(tool))
+        .args(["--generate", kind])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
+    if std::env::var_os("FLEETKIT_BLESS").is_some() {
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, &out.stdout).unwrap();
+        return;
+    }
+    let committed = std::fs::read(&file).unwrap_or_default();
+    assert!(
+        committed == out.stdout,
+        "{path} is out of date with `{tool} --generate {kind}`: run scripts/generate"
+    );
+}
+
+#[test]
+fn man_pages_and_completions_match_the_flag_tables() {
+    for tool in TOOLS {
+        check(tool, "man", &format!("man/{tool}.1"));
+        check(tool, "complete-bash", &format!("completions/{tool}.bash"));
+        check(tool, "complete-zsh", &format!("completions/_{tool}"));
+        check(tool, "complete-fish", &format!("completions/{tool}.fish"));
+    }
+}
+
+#[test]
+fn generated_files_are_valid_for_their_readers() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for tool in TOOLS {
+        // bash parses the completion script.
+        let bash = root.join(format!("completions/{tool}.bash"));
+        let ok = Command::new("bash").arg("-n").arg(&bash).status().unwrap();
+        assert!(ok.success(), "bash -n {}", bash.display());
+        // man renders the page without warnings.
+        let page = root.join(format!("man/{tool}.1"));
+        let out = Command::new("man")
+            .args(["--warnings", "-l", "-Tutf8"])
+            .arg(&page)
+            .env("MANWIDTH", "80")
+            .output();
+        if let Ok(out) = out {
+            assert!(out.status.success(), "man -l {}", page.display());
+            // Drop the overstrikes that make bold and underline.
+            let text = String::from_utf8_lossy(&out.stdout).replace("\u{8}", "\u{0}");
+            let text: String = text
+                .split('\u{0}')
+                .enumerate()
+                .map(|(i, s)| {
+                    if i == 0 {
+                        s
+                    } else {
+                        &s[s.chars().next().map_or(0, char::len_utf8)..]
+                    }
+                })
+                .collect();
+            let text = text.replace("\u{0}", "");
+            assert!(text.contains("EXIT STATUS"), "{text}");
+            assert!(text.contains("--compact"), "{text}");
+            assert!(
+                out.stderr.is_empty(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        } else {
+            panic!("man is needed to check the man pages (apt-get install man-db)");
+        }
+    }
+}

@@ -1,0 +1,629 @@
+//! End-to-end tests of the jpretty binary: every option, the error format,
+//! exactness, streams, deep nesting, colour decisions and broken pipes.
+
+mod util;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Command, Stdio};
+
+use util::{Dir, TestCommand, binary};
+
+fn jpretty(dir: &Dir) -> TestCommand {
+    dir.command("jpretty")
+}
+
+const SAMPLE: &str =
+    r#"{"name":"web01","up":true,"load":[0.5,1.0,1e400],"tags":{},"list":[],"n":null,"off":false}"#;
+
+#[test]
+fn pretty_by_default_with_two_spaces() {
+    let dir = Dir::new("pretty");
+    let out = jpretty(&dir).stdin(SAMPLE).stdout();
+    assert_eq!(
+        out,
+        r#"{
+  "name": "web01",
+  "up": true,
+  "load": [
+    0.5,
+    1.0,
+    1e400
+  ],
+  "tags": {},
+  "list": [],
+  "n": null,
+  "off": false
+}
+"#
+    );
+}
+
+#[test]
+fn indent_n_tab_and_zero() {
+    let dir = Dir::new("indent");
+    let input = r#"{"a":[1,{"b":2}]}"#;
+    assert_eq!(
+        jpretty(&dir).args(["--indent", "4"]).stdin(input).stdout(),
+        "{\n    \"a\": [\n        1,\n        {\n            \"b\": 2\n        }\n    ]\n}\n"
+    );
+    assert_eq!(
+        jpretty(&dir).arg("--indent=0").stdin(input).stdout(),
+        "{\n\"a\": [\n1,\n{\n\"b\": 2\n}\n]\n}\n"
+    );
+    assert_eq!(
+        jpretty(&dir).arg("--tab").stdin(input).stdout(),
+        "{\n\t\"a\": [\n\t\t1,\n\t\t{\n\t\t\t\"b\": 2\n\t\t}\n\t]\n}\n"
+    );
+    assert_eq!(
+        jpretty(&dir).args(["--indent", "16"]).stdin("[1]").stdout(),
+        format!("[\n{}1\n]\n", " ".repeat(16))
+    );
+}
+
+#[test]
+fn indent_out_of_range_is_a_usage_error() {
+    let dir = Dir::new("indent-range");
+    for bad in ["17", "-1", "two"] {
+        let (out, err) = jpretty(&dir)
+            .args(["--indent", bad])
+            .stdin("1")
+            .expect_exit_text(2);
+        assert_eq!(out, "");
+        assert!(
+            err.starts_with(&format!(
+                "jpretty: --indent: invalid value '{bad}': expected a whole number from 0 to 16\n"
+            )),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn compact_turns_a_stream_into_ndjson() {
+    let dir = Dir::new("compact");
+    let input = "{\n  \"a\" : [ 1 , 2 ],\n  \"b\" : { }\n}\n[\n]\n\"s\"  42\ttrue\r\nnull";
+    assert_eq!(
+        jpretty(&dir).arg("-c").stdin(input).stdout(),
+        "{\"a\":[1,2],\"b\":{}}\n[]\n\"s\"\n42\ntrue\nnull\n"
+    );
+    assert_eq!(
+        jpretty(&dir).arg("--compact").stdin("{}{}[1][2]").stdout(),
+        "{}\n{}\n[1]\n[2]\n"
+    );
+}
+
+#[test]
+fn sort_keys_is_recursive_stable_and_decodes_escapes() {
+    let dir = Dir::new("sort");
+    let input = r#"{"b":1,"a":{"z":[{"y":1,"x":2}],"m":0},"\u0061a":2,"b":0,"é":3,"\u00e8":4}"#;
+    assert_eq!(
+        jpretty(&dir).args(["-S", "-c"]).stdin(input).stdout(),
+        "{\"a\":{\"m\":0,\"z\":[{\"x\":2,\"y\":1}]},\"\\u0061a\":2,\"b\":1,\"b\":0,\"\\u00e8\":4,\"é\":3}\n"
+    );
+    assert_eq!(
+        jpretty(&dir)
+            .arg("--sort-keys")
+            .stdin(r#"{"b":[1],"a":{}}"#)
+            .stdout(),
+        "{\n  \"a\": {},\n  \"b\": [\n    1\n  ]\n}\n"
+    );
+}
+
+#[test]
+fn ascii_escapes_non_ascii_and_keeps_existing_escapes() {
+    let dir = Dir::new("ascii");
+    assert_eq!(
+        jpretty(&dir)
+            .args(["-a", "-c"])
+            .stdin("[\"héllo 😀\",\"\\u00e9\\n\"]")
+            .stdout(),
+        "[\"h\\u00e9llo \\ud83d\\ude00\",\"\\u00e9\\n\"]\n"
+    );
+    // Without -a, UTF-8 passes through untouched.
+    assert_eq!(
+        jpretty(&dir).arg("-c").stdin("[\"héllo 😀\"]").stdout(),
+        "[\"héllo 😀\"]\n"
+    );
+}
+
+#[test]
+fn numbers_strings_and_keys_are_copied_exactly() {
+    let dir = Dir::new("exact");
+    let input = r#"[1.0,1E5,1e400,-0,0.000001e-7,1234567890123456789012345678901234567890,-1.5E+10,"a\/b\u0041\t\"",{"k":1,"k":2,"a":0}]"#;
+    assert_eq!(
+        jpretty(&dir).arg("-c").stdin(input).stdout(),
+        format!("{input}\n")
+    );
+}
+
+#[test]
+fn a_utf8_bom_is_skipped() {
+    let dir = Dir::new("bom");
+    assert_eq!(
+        jpretty(&dir).arg("-c").stdin("\u{feff}{\"a\":1}").stdout(),
+        "{\"a\":1}\n"
+    );
+    dir.create("bom.json", "\u{feff}[1]");
+    assert_eq!(
+        jpretty(&dir).args(["-c", "--strict", "bom.json"]).stdout(),
+        "[1]\n"
+    );
+}
+
+#[test]
+fn strict_accepts_exactly_one_value() {
+    let dir = Dir::new("strict");
+    assert_eq!(
+        jpretty(&dir)
+            .args(["--strict", "-c"])
+            .stdin(" [1] \n")
+            .stdout(),
+        "[1]\n"
+    );
+    for (input, message) in [
+        ("", "<stdin>:1:1: expected a JSON value, found end of input"),
+        (
+            "  \n ",
+            "<stdin>:2:2: expected a JSON value, found end of input",
+        ),
+        (
+            "[][]",
+            "<stdin>:1:3: expected the end of input after the value, found '['",
+        ),
+        (
+            "{} x",
+            "<stdin>:1:4: expected the end of input after the value, found 'x'",
+        ),
+        (
+            "1 2",
+            "<stdin>:1:3: expected the end of input after the value, found '2'",
+        ),
+    ] {
+        let (_, err) = jpretty(&dir)
+            .args(["--strict", "-c"])
+            .stdin(input)
+            .expect_exit_text(1);
+        assert_eq!(err, format!("jpretty: {message}\n"), "input {input:?}");
+    }
+    // Without --strict, empty input is an empty stream.
+    assert_eq!(jpretty(&dir).stdin("").stdout(), "");
+}
+
+#[test]
+fn quiet_validates_and_prints_nothing() {
+    let dir = Dir::new("quiet");
+    assert_eq!(jpretty(&dir).arg("-q").stdin(SAMPLE).stdout(), "");
+    let (out, err) = jpretty(&dir)
+        .arg("--quiet")
+        .stdin("[1,]")
+        .expect_exit_text(1);
+    assert_eq!(out, "");
+    assert_eq!(
+        err,
+        "jpretty: <stdin>:1:4: expected a JSON value, found ']'\n"
+    );
+}
+
+#[test]
+fn errors_say_where_what_was_expected_and_what_was_found() {
+    let dir = Dir::new("errors");
+    let cases: &[(&[u8], &str)] = &[
+        (
+            b"{\"a\" 1}",
+            "1:6: expected ':' after an object key, found '1'",
+        ),
+        (
+            b"{\"a\":1 \"b\":2}",
+            "1:8: expected ',' or '}' after an object member, found '\"'",
+        ),
+        (
+            b"[1 2]",
+            "1:4: expected ',' or ']' after an array element, found '2'",
+        ),
+        (
+            b"{1:2}",
+            "1:2: expected '\"' to begin an object key, found '1'",
+        ),
+        (b"[1,]", "1:4: expected a JSON value, found ']'"),
+        (
+            b"{\"a\":1,}",
+            "1:8: expected '\"' to begin an object key, found '}'",
+        ),
+        (b"[NaN]", "1:2: expected a JSON value, found 'N'"),
+        (b"[Infinity]", "1:2: expected a JSON value, found 'I'"),
+        (b"[-Infinity]", "1:3: expected a digit, found 'I'"),
+        (b"// c\n[1]", "1:1: expected a JSON value, found '/'"),
+        (b"['a']", "1:2: expected a JSON value, found '''"),
+        (
+            b"[\"a\tb\"]",
+            "1:4: expected a string character (control characters must be escaped, e.g. \\n), found control character U+0009",
+        ),
+        (
+            b"[\"\\x\"]",
+            "1:4: expected an escape character (\" \\ / b f n r t u) after '\\', found 'x'",
+        ),
+        (
+            b"[\"\\u12G4\"]",
+            "1:7: expected a hex digit in a \\u escape, found 'G'",
+        ),
+        (
+            b"[\"a\xffb\"]",
+            "1:4: expected UTF-8 text in the string, found byte 0xFF",
+        ),
+        (
+            b"[\"\xc3\"]",
+            "1:3: expected UTF-8 text in the string, found byte 0xC3",
+        ),
+        (b"[\xff]", "1:2: expected a JSON value, found byte 0xFF"),
+        (
+            b"[01]",
+            "1:3: expected '.', 'e' or the end of the number after a leading 0, found '1'",
+        ),
+        (b"[1.]", "1:4: expected a digit after '.', found ']'"),
+        (b"[1e+]", "1:5: expected a digit in the exponent, found ']'"),
+        (b"[tru]", "1:5: expected 'e' (in 'true'), found ']'"),
+        (b"[nul", "1:5: expected 'l' (in 'null'), found end of input"),
+        (
+            b"\"abc",
+            "1:5: expected '\"' to end the string, found end of input",
+        ),
+        (b"[1,\n 2,\n  x]", "3:3: expected a JSON value, found 'x'"),
+        (
+            b"[\"\xc3\xa9\xc3\xa9\", y]",
+            "1:8: expected a JSON value, found 'y'",
+        ),
+        (b"1x", "1:2: expected whitespace between values, found 'x'"),
+        (b"[1]]", "1:4: expected a JSON value, found ']'"),
+    ];
+    for (input, message) in cases {
+        let (_, err) = jpretty(&dir).arg("-c").stdin(input).expect_exit_text(1);
+        assert_eq!(
+            err,
+            format!("jpretty: <stdin>:{message}\n"),
+            "input {:?}",
+            String::from_utf8_lossy(input)
+        );
+    }
+}
+
+#[test]
+fn values_before_an_error_stay_printed_and_later_files_are_read() {
+    let dir = Dir::new("keep-going");
+    dir.create("a.json", "[1]");
+    dir.create("bad.json", "{\"x\": 1}\n{\"y\": [1,\n2,,]}\n[3]");
+    dir.create("c.json", "{\"c\":true}");
+    let (out, err) = jpretty(&dir)
+        .args(["-c", "a.json", "bad.json", "missing.json", "-", "c.json"])
+        .stdin("\"from stdin\"")
+        .expect_exit_text(2);
+    // The value cut short by the error is ended with a newline.
+    assert_eq!(
+        out,
+        "[1]\n{\"x\":1}\n{\"y\":[1,2,\n\"from stdin\"\n{\"c\":true}\n"
+    );
+    assert_eq!(
+        err,
+        "jpretty: bad.json:3:3: expected a JSON value, found ','\n\
+         jpretty: missing.json: cannot open: No such file or directory (os error 2)\n"
+    );
+    // Invalid JSON alone exits 1.
+    jpretty(&dir).args(["a.json", "bad.json"]).expect_exit(1);
+}
+
+#[test]
+fn reading_a_directory_is_an_io_error() {
+    let dir = Dir::new("dir-input");
+    dir.create("sub/x", "");
+    let (_, err) = jpretty(&dir).arg("sub").expect_exit_text(2);
+    assert_eq!(
+        err,
+        "jpretty: sub: cannot read: Is a directory (os error 21)\n"
+    );
+}
+
+#[test]
+fn pretty_output_is_idempotent_and_compact_keeps_the_value() {
+    let dir = Dir::new("idempotent");
+    let input = std::fs::read_to_string(sample_path()).unwrap();
+    for flags in [
+        &[][..],
+        &["--indent", "0"],
+        &["--tab"],
+        &["-S"],
+        &["-a"],
+        &["--indent", "7"],
+    ] {
+        let once = jpretty(&dir).args(flags).stdin(&input).stdout();
+        let twice = jpretty(&dir).args(flags).stdin(&once).stdout();
+        assert_eq!(once, twice, "flags {flags:?}");
+        assert_eq!(values(&once), values(&input), "flags {flags:?}");
+    }
+    let compact = jpretty(&dir).arg("-c").stdin(&input).stdout();
+    assert_eq!(values(&compact), values(&input));
+    assert!(compact.lines().all(|l| !l.contains(": ")));
+}
+
+/// Parses a stream of JSON values with serde_json, the test oracle.
+fn values(text: &str) -> Vec<serde_json::Value> {
+    serde_json::Deserializer::from_str(text)
+        .into_iter::<serde_json::Value>()
+        .collect::<Result<_, _>>()
+        .expect("valid JSON")
+}
+
+fn sample_path() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/sample.json")
+}
+
+fn nested(depth: usize, open: &str, close: &str) -> String {
+    let mut s = open.repeat(depth);
+    s.push_str(&close.repeat(depth));
+    s
+}
+
+#[test]
+fn a_million_nested_arrays_is_fine() {
+    let dir = Dir::new("deep");
+    let input = nested(1_000_000, "[", "]");
+    assert_eq!(
+        jpretty(&dir).arg("-c").stdin(&input).stdout(),
+        format!("{input}\n")
+    );
+    let lines = jpretty(&dir).arg("--indent=0").stdin(&input).stdout();
+    // 999,999 lines of "[", the innermost "[]", 999,999 lines of "]".
+    assert_eq!(lines.lines().count(), 1_999_999);
+    assert!(lines.starts_with("[\n[\n") && lines.contains("\n[]\n") && lines.ends_with("]\n]\n"));
+    // Pretty, 3000 deep: 9 million bytes of indentation, still idempotent.
+    let deep = nested(3000, "[", "]");
+    let pretty = jpretty(&dir).stdin(&deep).stdout();
+    assert_eq!(
+        pretty.lines().nth(2999).unwrap(),
+        format!("{}[]", " ".repeat(2 * 2999))
+    );
+    assert_eq!(jpretty(&dir).stdin(&pretty).stdout(), pretty);
+    // Deep objects, sorted.
+    let objects = format!(
+        "{}1{}",
+        "{\"b\":0,\"a\":".repeat(100_000),
+        "}".repeat(100_000)
+    );
+    let sorted = jpretty(&dir).args(["-S", "-c"]).stdin(&objects).stdout();
+    assert_eq!(
+        sorted,
+        format!(
+            "{}1{}\n",
+            "{\"a\":".repeat(100_000),
+            ",\"b\":0}".repeat(100_000)
+        )
+    );
+}
+
+#[test]
+fn colour_always_never_and_flags() {
+    let dir = Dir::new("colour");
+    let input = r#"{"a":[1,null,"s",true,false]}"#;
+    let coloured = "\x1b[1;39m{\x1b[1;34m\"a\"\x1b[1;39m:[\x1b[0;39m1\x1b[1;39m,\x1b[0;35mnull\x1b[1;39m,\x1b[0;32m\"s\"\x1b[1;39m,\x1b[0;39mtrue\x1b[1;39m,\x1b[0;39mfalse\x1b[1;39m]}\x1b[0m\n";
+    for flags in [
+        &["-c", "-C"][..],
+        &["-c", "--color=always"],
+        &["-c", "--color", "always"],
+    ] {
+        assert_eq!(
+            jpretty(&dir).args(flags).stdin(input).stdout(),
+            coloured,
+            "{flags:?}"
+        );
+    }
+    let plain = "{\"a\":[1,null,\"s\",true,false]}\n";
+    for flags in [
+        &["-c"][..],
+        &["-c", "-M"],
+        &["-c", "-C", "--color=never"],
+        &["-c", "--color=auto"],
+    ] {
+        assert_eq!(
+            jpretty(&dir).args(flags).stdin(input).stdout(),
+            plain,
+            "{flags:?}"
+        );
+    }
+    // --color=always wins over NO_COLOR.
+    assert_eq!(
+        jpretty(&dir)
+            .args(["-c", "-C"])
+            .env("NO_COLOR", "1")
+            .stdin(input)
+            .stdout(),
+        coloured
+    );
+    let (_, err) = jpretty(&dir).arg("--color=sometimes").expect_exit_text(2);
+    assert!(err.starts_with(
+        "jpretty: --color: invalid value 'sometimes': expected auto, always or never\n"
+    ));
+}
+
+#[test]
+fn jpretty_colors_overrides_the_palette_keys_included() {
+    let dir = Dir::new("jpretty-colors");
+    let out = jpretty(&dir)
+        .args(["-c", "-C"])
+        .env("JPRETTY_COLORS", "1;31:::::0;33:0;34:4;35")
+        .stdin(r#"{"k":[null]}"#)
+        .stdout();
+    assert_eq!(
+        out,
+        "\x1b[0;34m{\x1b[4;35m\"k\"\x1b[0;34m:\x1b[0;33m[\x1b[1;31mnull\x1b[0;33m]\x1b[0;34m}\x1b[0m\n"
+    );
+    let (out, err) = jpretty(&dir)
+        .args(["-c", "-C"])
+        .env("JPRETTY_COLORS", "red")
+        .stdin("null")
+        .expect_exit_text(0);
+    assert_eq!(out, "\x1b[0;35mnull\x1b[0m\n");
+    assert_eq!(
+        err,
+        "jpretty: JPRETTY_COLORS: field 1 'red' is not an SGR parameter list such as '1;31'; using the default colours\n"
+    );
+}
+
+/// Runs jpretty on a pseudo-terminal (util-linux `script`), as a user would.
+fn on_terminal(dir: &Dir, env: &[(&str, &str)]) -> String {
+    dir.create("t.json", "[null]");
+    let mut cmd = Command::new("script");
+    cmd.args(["-q", "-e", "-c"])
+        .arg(format!("{} -c t.json", binary("jpretty").display()))
+        .arg("/dev/null")
+        .current_dir(dir.path())
+        .env_remove("NO_COLOR")
+        .env("TERM", "xterm");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("script(1) from util-linux");
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn auto_colour_follows_the_terminal_no_color_and_term() {
+    let dir = Dir::new("auto-colour");
+    assert!(on_terminal(&dir, &[]).contains("\x1b[0;35mnull"));
+    assert!(on_terminal(&dir, &[("NO_COLOR", "")]).contains("\x1b[0;35mnull"));
+    assert_eq!(on_terminal(&dir, &[("NO_COLOR", "1")]).trim_end(), "[null]");
+    assert_eq!(on_terminal(&dir, &[("TERM", "dumb")]).trim_end(), "[null]");
+    // Not a terminal: no colour.
+    assert_eq!(jpretty(&dir).args(["-c", "t.json"]).stdout(), "[null]\n");
+}
+
+#[test]
+fn a_closed_pipe_ends_quietly_with_exit_0() {
+    let dir = Dir::new("broken-pipe");
+    let big = format!("[{}1]", "{\"k\":[1,2,3,\"v\"]},".repeat(500_000));
+    let path = dir.create("big.json", big);
+    let mut child = Command::new(binary("jpretty"))
+        .arg(&path)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert_eq!(first, "[\n"); // and the reader is dropped here, closing the pipe
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    assert_eq!(err, "");
+}
+
+#[test]
+fn each_value_is_written_as_soon_as_it_is_complete() {
+    // NDJSON from a slow producer: the first value must come out before the
+    // producer sends the second.
+    let mut child = Command::new(binary("jpretty"))
+        .arg("-c")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    let mut output = BufReader::new(child.stdout.take().unwrap());
+    input.write_all(b"{\"n\": 1}\n").unwrap();
+    input.flush().unwrap();
+    let mut line = String::new();
+    output.read_line(&mut line).unwrap();
+    assert_eq!(line, "{\"n\":1}\n");
+    input.write_all(b"{\"n\": 2}\n").unwrap();
+    drop(input);
+    line.clear();
+    output.read_line(&mut line).unwrap();
+    assert_eq!(line, "{\"n\":2}\n");
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn works_as_a_vim_filter() {
+    let dir = Dir::new("vim");
+    let file = dir.create("f.json", "{\"a\":[1,2]}\n");
+    let path = format!(
+        "{}:{}",
+        binary("jpretty").parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let status = Command::new("vim")
+        .args(["-Es", "-u", "NONE", "-c", "%!jpretty", "-c", "wq"])
+        .arg(&file)
+        .env("PATH", path)
+        .stdin(Stdio::null())
+        .status()
+        .expect("vim");
+    assert!(status.success());
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        "{\n  \"a\": [\n    1,\n    2\n  ]\n}\n"
+    );
+}
+
+#[test]
+fn memory_stays_under_8_mib_on_a_large_stream() {
+    // 256 MiB of mixed JSON through a pipe, measured by GNU time's peak RSS.
+    let mut child = Command::new("/usr/bin/time")
+        .args(["-f", "%M"])
+        .arg(binary("jpretty"))
+        .arg("-C")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("/usr/bin/time (package time)");
+    let mut input = child.stdin.take().unwrap();
+    let record = std::fs::read(sample_path()).unwrap();
+    let writer = std::thread::spawn(move || {
+        let mut chunk = record.clone();
+        while chunk.len() < 1 << 20 {
+            chunk.push(b',');
+            chunk.extend_from_slice(&record);
+        }
+        let mut written = 0;
+        input.write_all(b"[").unwrap();
+        while written < 256 << 20 {
+            input.write_all(&chunk).unwrap();
+            input.write_all(b",").unwrap();
+            written += chunk.len();
+        }
+        input.write_all(b"0]").unwrap();
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let kib: u64 = String::from_utf8_lossy(&out.stderr).trim().parse().unwrap();
+    assert!(kib < 8 * 1024, "peak RSS {kib} KiB");
+}
+
+#[test]
+fn help_version_and_unknown_options() {
+    let dir = Dir::new("help");
+    let short = jpretty(&dir).arg("-h").stdout();
+    assert!(short.starts_with("jpretty 0.1.0: pretty-print, validate and colour JSON, streaming\n\nUsage: jpretty [OPTIONS] [FILE...]\n"));
+    assert!(short.contains("  -c, --compact              Print each value minified on one line\n"));
+    let long = jpretty(&dir).arg("--help").stdout();
+    assert!(long.contains("Exit status:\n  0\n"));
+    assert!(long.contains("JPRETTY_COLORS"));
+    assert!(long.len() > short.len());
+    assert_eq!(jpretty(&dir).arg("--version").stdout(), "jpretty 0.1.0\n");
+    let (out, err) = jpretty(&dir).arg("--frobnicate").expect_exit_text(2);
+    assert_eq!(out, "");
+    assert_eq!(
+        err,
+        "jpretty: unknown option '--frobnicate'\nUsage: jpretty [OPTIONS] [FILE...] (see 'jpretty --help')\n"
+    );
+    let (_, err) = jpretty(&dir).arg("--compact=yes").expect_exit_text(2);
+    assert!(err.starts_with("jpretty: "), "{err}");
+}
