@@ -12,14 +12,29 @@ use std::io::{Read, Write};
 
 use super::error::{Error, SyntaxError, describe};
 use super::keys::Sorter;
-use super::number::{self, is_number_byte};
+use super::number;
 use super::source::Source;
 use super::style::{Class, Indent, Layout, Options, RESET};
+use super::text::{self, Utf8};
 
 /// Output is written out once it reaches this size.
 const FLUSH_AT: usize = 128 * 1024;
 /// Indentation is copied from a prepared run of this many characters.
 const INDENT_RUN: usize = 1024;
+
+/// Errors travel boxed inside the formatter: a one-word `Result` keeps the
+/// hot paths' returns in registers.
+type Fallible<T> = Result<T, Box<Error>>;
+
+#[cold]
+fn read_error(e: std::io::Error) -> Box<Error> {
+    Box::new(Error::Read(e))
+}
+
+#[cold]
+fn write_error(e: std::io::Error) -> Box<Error> {
+    Box::new(Error::Write(e))
+}
 
 /// Kinds of open container on the stack.
 const ARRAY: u8 = 0;
@@ -28,20 +43,6 @@ const OBJECT: u8 = 1;
 const SORTED: u8 = 2;
 /// The painted class is unknown: the next token must set its colour.
 const UNPAINTED: u8 = u8::MAX;
-
-/// Bytes that end a run of plain string content: `"`, `\` and the control
-/// characters that JSON forbids raw. Non-ASCII is validated per run.
-static STRING_STOP: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut b = 0;
-    while b < 0x20 {
-        table[b] = true;
-        b += 1;
-    }
-    table[b'"' as usize] = true;
-    table[b'\\' as usize] = true;
-    table
-};
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
@@ -57,7 +58,7 @@ pub fn format_stream<R: Read, W: Write + ?Sized>(
     let mut formatter = Formatter::new(input, output, options);
     let result = formatter.stream();
     let flushed = formatter.finish(result.is_err());
-    result.and(flushed)
+    result.and(flushed).map_err(|e| *e)
 }
 
 /// [`format_stream`] over a byte slice, returning what was written.
@@ -81,6 +82,8 @@ struct Formatter<'a, R, W: ?Sized> {
     indent: Vec<u8>,
     /// What follows an object key.
     colon: &'static [u8],
+    /// Whether there is a palette (a copy of the test kept at hand).
+    colour: bool,
     /// The look (see `Palette::look`) in effect in the output.
     painted: u8,
     sorter: Sorter,
@@ -114,6 +117,7 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
             unit,
             indent,
             colon: if compact { b":" } else { b": " },
+            colour: options.palette.is_some(),
             painted: UNPAINTED,
             sorter: Sorter::default(),
             sorted_comma,
@@ -122,8 +126,8 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
     }
 
     /// Formats every value of the input.
-    fn stream(&mut self) -> Result<(), Error> {
-        if self.src.ensure(BOM.len()).map_err(Error::Read)?
+    fn stream(&mut self) -> Fallible<()> {
+        if self.src.ensure(BOM.len()).map_err(read_error)?
             && self.src.buf[self.src.pos..].starts_with(BOM)
         {
             self.src.pos += BOM.len();
@@ -148,7 +152,7 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
             documents += 1;
             // `1 2` is two values, `1x` or `truefalse` is a mistake.
             if matches!(first, b'-' | b'0'..=b'9' | b't' | b'f' | b'n')
-                && self.src.ensure(1).map_err(Error::Read)?
+                && self.src.ensure(1).map_err(read_error)?
                 && !matches!(
                     self.src.buf[self.src.pos],
                     b' ' | b'\t' | b'\n' | b'\r' | b'[' | b'{' | b'"'
@@ -161,7 +165,7 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
     }
 
     /// Formats one value, whose first byte is `first`.
-    fn document(&mut self, first: u8) -> Result<(), Error> {
+    fn document(&mut self, first: u8) -> Fallible<()> {
         let mut next = Some(first);
         'value: loop {
             match next {
@@ -270,7 +274,7 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
 
     /// Formats `"key": ` given the first byte of the key; returns the first
     /// byte of the member's value.
-    fn member_key(&mut self, first: Option<u8>) -> Result<Option<u8>, Error> {
+    fn member_key(&mut self, first: Option<u8>) -> Fallible<Option<u8>> {
         if first != Some(b'"') {
             return Err(self.error_here("'\"' to begin an object key"));
         }
@@ -290,115 +294,96 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
     }
 
     /// Copies a string (at its opening quote), checking escapes, control
-    /// characters and UTF-8 on the way. Runs of plain text are copied whole.
-    fn string(&mut self, class: Class) -> Result<(), Error> {
+    /// characters and UTF-8 on the way. Checked text is copied in whole
+    /// runs: the whole string at once when it lies in the buffer.
+    #[inline(always)]
+    fn string(&mut self, class: Class) -> Fallible<()> {
         self.paint(class);
-        self.out.push(b'"');
-        self.src.pos += 1;
+        let ascii = self.options.ascii;
+        // buf[start..i] is checked and not yet copied.
+        let mut start = self.src.pos;
+        let mut i = start + 1;
         loop {
-            let start = self.src.pos;
-            let avail = &self.src.buf[start..self.src.end];
-            let run = avail
-                .iter()
-                .position(|&b| STRING_STOP[b as usize])
-                .unwrap_or(avail.len());
-            match std::str::from_utf8(&avail[..run]) {
-                Ok(text) => {
-                    push_text(&mut self.out, text, self.options.ascii);
-                    self.src.pos += run;
-                }
-                Err(e) => {
-                    let valid = e.valid_up_to();
-                    // SAFETY-free: from_utf8 vouched for the prefix.
-                    let text = std::str::from_utf8(&avail[..valid]).unwrap_or_default();
-                    push_text(&mut self.out, text, self.options.ascii);
-                    self.src.pos += valid;
-                    let cut_by_buffer = e.error_len().is_none() && start + run == self.src.end;
-                    if cut_by_buffer && self.fill()? {
-                        continue; // the character's other bytes are now in the buffer
-                    }
-                    return Err(self.error_here("UTF-8 text in the string"));
-                }
-            }
-            if self.src.pos == self.src.end {
-                if !self.fill()? {
-                    return Err(self.error_here("'\"' to end the string"));
-                }
-                continue;
-            }
-            match self.src.buf[self.src.pos] {
-                b'"' => {
-                    self.src.pos += 1;
-                    self.out.push(b'"');
+            let buf = &self.src.buf[..self.src.end];
+            i = text::plain_run(buf, i);
+            let step = match buf.get(i) {
+                Some(b'"') => {
+                    copy_short(&mut self.out, buf, start, i + 1);
+                    self.src.pos = i + 1;
                     return Ok(());
                 }
-                b'\\' => self.escape()?,
-                _ => {
-                    return Err(self.error_here(
-                        "a string character (control characters must be escaped, e.g. \\n)",
-                    ));
+                Some(b'\\') => text::escape(&buf[i..]).map_err(|(at, expected)| (i + at, expected)),
+                Some(&b) if b >= 0x80 => match text::utf8(&buf[i..]) {
+                    Utf8::Char(len, c) => {
+                        if ascii {
+                            self.out.extend_from_slice(&buf[start..i]);
+                            text::push_ascii_escape(&mut self.out, c);
+                            start = i + len;
+                        }
+                        Ok(len)
+                    }
+                    Utf8::Cut => Err((buf.len(), "UTF-8 text in the string")),
+                    Utf8::Invalid => Err((i, "UTF-8 text in the string")),
+                },
+                Some(_) => Err((
+                    i,
+                    "a string character (control characters must be escaped, e.g. \\n)",
+                )),
+                None => Err((i, "'\"' to end the string")),
+            };
+            match step {
+                Ok(len) => i += len,
+                Err((at, expected)) => {
+                    let cut = at == buf.len();
+                    self.out.extend_from_slice(&buf[start..i]);
+                    self.src.pos = i;
+                    // Cut by the buffer's edge: read on (the buffer keeps
+                    // buf[i..], moved to the front) and scan it again.
+                    if cut && self.fill()? {
+                        start = self.src.pos;
+                        i = start;
+                        continue;
+                    }
+                    self.src.pos += at - i;
+                    return Err(self.error_here(expected));
                 }
             }
         }
     }
 
-    /// Copies one escape sequence (at its backslash) as written.
-    fn escape(&mut self) -> Result<(), Error> {
-        self.src.ensure(6).map_err(Error::Read)?;
-        let at = self.src.pos;
-        let avail = &self.src.buf[at..self.src.end];
-        let len = match avail.get(1) {
-            Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => 2,
-            Some(b'u') => {
-                if let Some(bad) =
-                    (2..6).find(|&i| !avail.get(i).is_some_and(u8::is_ascii_hexdigit))
-                {
-                    self.src.pos = at + bad;
-                    return Err(self.error_here("a hex digit in a \\u escape"));
-                }
-                6
-            }
-            _ => {
-                self.src.pos = at + 1;
-                return Err(self.error_here("an escape character (\" \\ / b f n r t u) after '\\'"));
-            }
-        };
-        self.out.extend_from_slice(&avail[..len]);
-        self.src.pos += len;
-        Ok(())
-    }
-
     /// Copies a number as written once its text is checked.
-    fn number(&mut self) -> Result<(), Error> {
-        let run = loop {
+    fn number(&mut self) -> Fallible<()> {
+        let mut last_pass = false;
+        loop {
             let avail = &self.src.buf[self.src.pos..self.src.end];
-            let found = avail.iter().position(|&b| !is_number_byte(b));
-            let len = avail.len();
-            match found {
-                Some(run) => break run,
-                // The number may go on past the buffer: read more and rescan.
-                None if self.fill()? => continue,
-                None => break len,
+            let result = number::scan(avail);
+            let cut = match result {
+                Ok(n) | Err((n, _)) => n == avail.len(),
+            };
+            if cut && !last_pass {
+                // The number may go on past the buffer: read more, scan again.
+                last_pass = !self.fill()?;
+                continue;
             }
-        };
-        let at = self.src.pos;
-        match number::check(&self.src.buf[at..at + run]) {
-            Ok(()) => {
-                self.paint(Class::Number);
-                self.out.extend_from_slice(&self.src.buf[at..at + run]);
-                self.src.pos += run;
-                Ok(())
-            }
-            Err((offset, expected)) => {
-                self.src.pos = at + offset;
-                Err(self.error_here(expected))
+            match result {
+                Ok(n) => {
+                    self.paint(Class::Number);
+                    let at = self.src.pos;
+                    copy_short(&mut self.out, &self.src.buf[..self.src.end], at, at + n);
+                    self.src.pos += n;
+                    return Ok(());
+                }
+                Err((at, expected)) => {
+                    self.src.pos += at;
+                    return Err(self.error_here(expected));
+                }
             }
         }
     }
 
     /// Copies `true`, `false` or `null`.
-    fn literal(&mut self, word: &'static [u8], class: Class) -> Result<(), Error> {
-        self.src.ensure(word.len()).map_err(Error::Read)?;
+    fn literal(&mut self, word: &'static [u8], class: Class) -> Fallible<()> {
+        self.src.ensure(word.len()).map_err(read_error)?;
         let avail = &self.src.buf[self.src.pos..self.src.end];
         if let Some(bad) = (0..word.len()).find(|&i| avail.get(i) != Some(&word[i])) {
             let expected = format!(
@@ -416,14 +401,34 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
     }
 
     /// Skips whitespace; returns the next byte without consuming it.
-    #[inline]
-    fn skip_ws(&mut self) -> Result<Option<u8>, Error> {
+    ///
+    /// Inlined for the common cases (no whitespace, or the one space of
+    /// `", "` and `": "`); runs of whitespace take the loop.
+    #[inline(always)]
+    fn skip_ws(&mut self) -> Fallible<Option<u8>> {
+        let buf = &self.src.buf[..self.src.end];
+        let pos = self.src.pos;
+        match buf.get(pos) {
+            Some(&b) if !is_ws(b) => return Ok(Some(b)),
+            Some(b' ') => match buf.get(pos + 1) {
+                Some(&b) if !is_ws(b) => {
+                    self.src.pos = pos + 1;
+                    return Ok(Some(b));
+                }
+                _ => {}
+            },
+            _ => {}
+        }
+        self.skip_ws_run()
+    }
+
+    fn skip_ws_run(&mut self) -> Fallible<Option<u8>> {
         loop {
             let buf = &self.src.buf[..self.src.end];
             let mut pos = self.src.pos;
             while pos < buf.len() {
                 let b = buf[pos];
-                if !matches!(b, b' ' | b'\n' | b'\t' | b'\r') {
+                if !is_ws(b) {
                     self.src.pos = pos;
                     return Ok(Some(b));
                 }
@@ -437,19 +442,22 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
     }
 
     /// Starts a new line indented to the current depth (pretty layouts).
-    #[inline]
-    fn newline_indent(&mut self) -> Result<(), Error> {
+    #[inline(always)]
+    fn newline_indent(&mut self) -> Fallible<()> {
         if self.compact {
             return Ok(());
         }
-        if self.out.len() >= FLUSH_AT {
-            self.flush_out()?;
+        let width = self.stack.len() * self.unit;
+        if width < SHORT && self.out.len() < FLUSH_AT {
+            copy_short(&mut self.out, &self.indent, 0, 1 + width);
+            return Ok(());
         }
-        let mut width = self.stack.len() * self.unit;
-        let first = width.min(INDENT_RUN);
-        self.out.extend_from_slice(&self.indent[..1 + first]);
-        width -= first;
-        // Very deep nesting: write the rest in pieces, keeping the buffer small.
+        self.newline_indent_long(width)
+    }
+
+    /// Indentation of any width, written in pieces with the buffer kept small.
+    fn newline_indent_long(&mut self, mut width: usize) -> Fallible<()> {
+        self.out.push(b'\n');
         while width > 0 {
             if self.out.len() >= FLUSH_AT {
                 self.flush_out()?;
@@ -458,13 +466,19 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
             self.out.extend_from_slice(&self.indent[1..1 + piece]);
             width -= piece;
         }
+        if self.out.len() >= FLUSH_AT {
+            self.flush_out()?;
+        }
         Ok(())
     }
 
     /// Switches the output colour to `class`'s, if colouring and not
     /// already there.
-    #[inline]
+    #[inline(always)]
     fn paint(&mut self, class: Class) {
+        if !self.colour {
+            return;
+        }
         if let Some(palette) = &self.options.palette
             && self.painted != palette.look(class)
         {
@@ -474,7 +488,7 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
     }
 
     /// Ends a value: colour reset, newline.
-    fn end_document(&mut self) -> Result<(), Error> {
+    fn end_document(&mut self) -> Fallible<()> {
         if self.painted != UNPAINTED {
             self.out.extend_from_slice(RESET);
             self.painted = UNPAINTED;
@@ -488,16 +502,16 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
 
     /// Reads more input, first handing finished output to the sink so a
     /// reader of our output is never kept waiting on our input.
-    fn fill(&mut self) -> Result<bool, Error> {
+    fn fill(&mut self) -> Fallible<bool> {
         self.flush_out()?;
-        self.src.fill().map_err(Error::Read)
+        self.src.fill().map_err(read_error)
     }
 
     /// Writes the output buffer, unless a sorted object is still open (its
     /// members may yet move).
-    fn flush_out(&mut self) -> Result<(), Error> {
+    fn flush_out(&mut self) -> Fallible<()> {
         if !self.out.is_empty() && !self.sorter.is_open() {
-            self.sink.write_all(&self.out).map_err(Error::Write)?;
+            self.sink.write_all(&self.out).map_err(write_error)?;
             self.sink_mid_line = self.out.last() != Some(&b'\n');
             self.out.clear();
         }
@@ -507,7 +521,7 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
     /// Writes out everything. A value cut short by an error loses its
     /// dangling indentation and gets a colour reset and a newline, so the
     /// next output starts clean on a line of its own.
-    fn finish(&mut self, failed: bool) -> Result<(), Error> {
+    fn finish(&mut self, failed: bool) -> Fallible<()> {
         if failed {
             while matches!(self.out.last(), Some(b' ' | b'\t')) {
                 self.out.pop();
@@ -524,41 +538,46 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
                 self.out.push(b'\n');
             }
         }
-        self.sink.write_all(&self.out).map_err(Error::Write)?;
+        self.sink.write_all(&self.out).map_err(write_error)?;
         self.out.clear();
-        self.sink.flush().map_err(Error::Write)
+        self.sink.flush().map_err(write_error)
     }
 
     /// A syntax error at the current position: `expected …, found …`.
-    fn error_here(&mut self, expected: &str) -> Error {
+    #[cold]
+    fn error_here(&mut self, expected: &str) -> Box<Error> {
         // Make the found character whole for the message; a read error here
         // would only shorten the message.
         let _ = self.src.ensure(4);
         let found = describe(&self.src.buf[self.src.pos..self.src.end]);
         let (line, column) = self.src.position_of(self.src.pos);
-        Error::Syntax(SyntaxError {
+        Box::new(Error::Syntax(SyntaxError {
             line,
             column,
             message: format!("expected {expected}, found {found}"),
-        })
+        }))
     }
 }
 
-/// Appends string text, escaping non-ASCII as `\uXXXX` when asked.
-#[inline]
-fn push_text(out: &mut Vec<u8>, text: &str, ascii: bool) {
-    if !ascii || text.is_ascii() {
-        out.extend_from_slice(text.as_bytes());
-        return;
-    }
-    for c in text.chars() {
-        if c.is_ascii() {
-            out.push(c as u8);
-        } else {
-            let mut units = [0u16; 2];
-            for unit in c.encode_utf16(&mut units) {
-                out.extend_from_slice(format!("\\u{unit:04x}").as_bytes());
-            }
+fn is_ws(b: u8) -> bool {
+    matches!(b, b' ' | b'\n' | b'\t' | b'\r')
+}
+
+/// Copies of up to this many bytes are done as one fixed-size copy.
+const SHORT: usize = 32;
+
+/// Appends `src[from..to]`. Most tokens are short: those are copied as a
+/// fixed [`SHORT`]-byte block (a couple of vector moves, no call to memcpy)
+/// and the excess cut off again.
+#[inline(always)]
+fn copy_short(out: &mut Vec<u8>, src: &[u8], from: usize, to: usize) {
+    match src.get(from..from + SHORT) {
+        Some(block) if to - from <= SHORT => {
+            let keep = out.len() + (to - from);
+            let block: &[u8; SHORT] = block.try_into().expect("SHORT bytes");
+            out.extend_from_slice(block);
+            out.truncate(keep);
         }
+        _ => out.extend_from_slice(&src[from..to]),
     }
 }

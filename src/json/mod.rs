@@ -11,6 +11,7 @@ mod keys;
 mod number;
 mod source;
 mod style;
+mod text;
 
 pub use error::{Error, SyntaxError};
 pub use format::{format_slice, format_stream};

@@ -1,19 +1,20 @@
 //! The RFC 8259 number grammar. Numbers are checked, never converted: the
 //! formatter copies the text as written (`1.0`, `1E5`, `1e400`, 40 digits).
 
-/// Whether `b` can appear in a number; the formatter takes the longest run
-/// of these and checks it with [`check`].
+/// Whether `b` can appear in a number.
 #[inline]
-pub fn is_number_byte(b: u8) -> bool {
+fn is_number_byte(b: u8) -> bool {
     matches!(b, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E')
 }
 
-/// Checks that `run` is exactly one number.
+/// Scans the number at the start of `s` (which starts with `-` or a digit).
 ///
-/// On failure returns the offset of the offending byte (`run.len()` means
-/// the byte after the run) and what was expected there.
-pub fn check(run: &[u8]) -> Result<(), (usize, &'static str)> {
-    let digit = |i: usize| run.get(i).is_some_and(u8::is_ascii_digit);
+/// Returns its length, or the offset of the first wrong byte and what was
+/// expected there. A length or offset equal to `s.len()` means the number
+/// reached the end of `s` and may go on in input not yet read.
+#[inline]
+pub fn scan(s: &[u8]) -> Result<usize, (usize, &'static str)> {
+    let digit = |i: usize| s.get(i).is_some_and(u8::is_ascii_digit);
     let digits_from = |mut i: usize| {
         while digit(i) {
             i += 1;
@@ -21,10 +22,10 @@ pub fn check(run: &[u8]) -> Result<(), (usize, &'static str)> {
         i
     };
     let mut i = 0;
-    if run.first() == Some(&b'-') {
+    if s.first() == Some(&b'-') {
         i += 1;
     }
-    match run.get(i) {
+    match s.get(i) {
         Some(b'0') => {
             i += 1;
             if digit(i) {
@@ -34,16 +35,16 @@ pub fn check(run: &[u8]) -> Result<(), (usize, &'static str)> {
         Some(b'1'..=b'9') => i = digits_from(i + 1),
         _ => return Err((i, "a digit")),
     }
-    if run.get(i) == Some(&b'.') {
+    if s.get(i) == Some(&b'.') {
         i += 1;
         if !digit(i) {
             return Err((i, "a digit after '.'"));
         }
         i = digits_from(i);
     }
-    if matches!(run.get(i), Some(b'e' | b'E')) {
+    if matches!(s.get(i), Some(b'e' | b'E')) {
         i += 1;
-        if matches!(run.get(i), Some(b'+' | b'-')) {
+        if matches!(s.get(i), Some(b'+' | b'-')) {
             i += 1;
         }
         if !digit(i) {
@@ -51,15 +52,16 @@ pub fn check(run: &[u8]) -> Result<(), (usize, &'static str)> {
         }
         i = digits_from(i);
     }
-    if i < run.len() {
+    // `1.5.3`, `1-2`: a number runs into another.
+    if s.get(i).is_some_and(|&b| is_number_byte(b)) {
         return Err((i, "the end of the number"));
     }
-    Ok(())
+    Ok(i)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::check;
+    use super::scan;
 
     #[test]
     fn grammar() {
@@ -74,7 +76,8 @@ mod tests {
             "1.0e-10",
             "123456789012345678901234567890",
         ] {
-            assert_eq!(check(ok.as_bytes()), Ok(()), "{ok}");
+            assert_eq!(scan(ok.as_bytes()), Ok(ok.len()), "{ok}");
+            assert_eq!(scan(format!("{ok},").as_bytes()), Ok(ok.len()), "{ok}");
         }
         for (bad, at) in [
             ("-", 1),
@@ -82,12 +85,12 @@ mod tests {
             ("1.", 2),
             ("1e", 2),
             ("1e+", 3),
-            (".5", 0),
+            ("-x", 1),
             ("1.5.3", 3),
-            ("+1", 0),
             ("1-2", 1),
+            ("1.e3", 2),
         ] {
-            assert_eq!(check(bad.as_bytes()).map_err(|e| e.0), Err(at), "{bad}");
+            assert_eq!(scan(bad.as_bytes()).map_err(|e| e.0), Err(at), "{bad}");
         }
     }
 }
