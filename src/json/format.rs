@@ -15,7 +15,7 @@ use super::keys::Sorter;
 use super::number;
 use super::source::Source;
 use super::style::{Class, Indent, Layout, Options, RESET};
-use super::text::{self, Utf8};
+use super::text;
 
 /// Output is written out once it reaches this size.
 const FLUSH_AT: usize = 128 * 1024;
@@ -305,31 +305,44 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
         let mut i = start + 1;
         loop {
             let buf = &self.src.buf[..self.src.end];
-            i = text::plain_run(buf, i);
-            let step = match buf.get(i) {
-                Some(b'"') => {
+            let (stop, non_ascii) = text::plain_run(buf, i);
+            // A UTF-8 error or a character cut by the buffer's edge.
+            let mut broken = None;
+            if non_ascii {
+                let checked = match std::str::from_utf8(&buf[i..stop]) {
+                    Ok(_) => stop,
+                    Err(e) => {
+                        let valid = i + e.valid_up_to();
+                        let cut = e.error_len().is_none() && stop == buf.len();
+                        broken = Some((if cut { buf.len() } else { valid }, "UTF-8 text in the string"));
+                        valid
+                    }
+                };
+                if ascii {
+                    self.out.extend_from_slice(&buf[start..i]);
+                    let text = std::str::from_utf8(&buf[i..checked]).unwrap_or_default();
+                    text::push_ascii_escaped(&mut self.out, text);
+                    start = checked;
+                }
+                i = checked;
+            } else {
+                i = stop;
+            }
+            let step = match (broken, buf.get(i)) {
+                (Some(broken), _) => Err(broken),
+                (None, Some(b'"')) => {
                     copy_short(&mut self.out, buf, start, i + 1);
                     self.src.pos = i + 1;
                     return Ok(());
                 }
-                Some(b'\\') => text::escape(&buf[i..]).map_err(|(at, expected)| (i + at, expected)),
-                Some(&b) if b >= 0x80 => match text::utf8(&buf[i..]) {
-                    Utf8::Char(len, c) => {
-                        if ascii {
-                            self.out.extend_from_slice(&buf[start..i]);
-                            text::push_ascii_escape(&mut self.out, c);
-                            start = i + len;
-                        }
-                        Ok(len)
-                    }
-                    Utf8::Cut => Err((buf.len(), "UTF-8 text in the string")),
-                    Utf8::Invalid => Err((i, "UTF-8 text in the string")),
-                },
-                Some(_) => Err((
+                (None, Some(b'\\')) => {
+                    text::escape(&buf[i..]).map_err(|(at, expected)| (i + at, expected))
+                }
+                (None, Some(_)) => Err((
                     i,
                     "a string character (control characters must be escaped, e.g. \\n)",
                 )),
-                None => Err((i, "'\"' to end the string")),
+                (None, None) => Err((i, "'\"' to end the string")),
             };
             match step {
                 Ok(len) => i += len,
@@ -423,16 +436,26 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
     }
 
     fn skip_ws_run(&mut self) -> Fallible<Option<u8>> {
+        const SPACES: u64 = u64::from_ne_bytes([b' '; 8]);
         loop {
             let buf = &self.src.buf[..self.src.end];
             let mut pos = self.src.pos;
-            while pos < buf.len() {
-                let b = buf[pos];
-                if !is_ws(b) {
-                    self.src.pos = pos;
-                    return Ok(Some(b));
+            loop {
+                // Indentation comes in runs of spaces: eight at a time.
+                while let Some(word) = buf.get(pos..pos + 8) {
+                    if u64::from_ne_bytes(word.try_into().expect("eight bytes")) != SPACES {
+                        break;
+                    }
+                    pos += 8;
                 }
-                pos += 1;
+                match buf.get(pos) {
+                    Some(&b) if is_ws(b) => pos += 1,
+                    Some(&b) => {
+                        self.src.pos = pos;
+                        return Ok(Some(b));
+                    }
+                    None => break,
+                }
             }
             self.src.pos = pos;
             if !self.fill()? {
@@ -559,9 +582,20 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
     }
 }
 
+/// JSON's four whitespace bytes.
+#[inline(always)]
 fn is_ws(b: u8) -> bool {
-    matches!(b, b' ' | b'\n' | b'\t' | b'\r')
+    WHITESPACE[b as usize]
 }
+
+static WHITESPACE: [bool; 256] = {
+    let mut table = [false; 256];
+    table[b' ' as usize] = true;
+    table[b'\n' as usize] = true;
+    table[b'\t' as usize] = true;
+    table[b'\r' as usize] = true;
+    table
+};
 
 /// Copies of up to this many bytes are done as one fixed-size copy.
 const SHORT: usize = 32;

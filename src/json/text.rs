@@ -5,22 +5,24 @@
 const ONES: u64 = 0x0101_0101_0101_0101;
 const HIGH: u64 = 0x8080_8080_8080_8080;
 
-/// Bytes that end a run of plain string text: `"`, `\`, control characters
-/// (which JSON forbids raw) and non-ASCII (checked as UTF-8).
+/// Bytes that end a run of string text: `"`, `\` and the control
+/// characters that JSON forbids raw.
 static STOP: [bool; 256] = {
     let mut table = [false; 256];
     let mut b = 0;
     while b < 256 {
-        table[b] = b < 0x20 || b >= 0x80 || b == b'"' as usize || b == b'\\' as usize;
+        table[b] = b < 0x20 || b == b'"' as usize || b == b'\\' as usize;
         b += 1;
     }
     table
 };
 
-/// The index of the first byte at or after `i` that ends plain text, or
-/// `buf.len()`.
+/// Scans string text from `i`: returns the index of the first `"`, `\` or
+/// control character (or `buf.len()`), and whether the text before it has
+/// any non-ASCII byte (then it needs checking as UTF-8).
 #[inline]
-pub fn plain_run(buf: &[u8], mut i: usize) -> usize {
+pub fn plain_run(buf: &[u8], mut i: usize) -> (usize, bool) {
+    let mut high = 0u64;
     while let Some(word) = buf.get(i..i + 8) {
         let w = u64::from_le_bytes(word.try_into().expect("eight bytes"));
         let quote = w ^ (ONES * b'"' as u64);
@@ -29,18 +31,22 @@ pub fn plain_run(buf: &[u8], mut i: usize) -> usize {
         // bytes, so the lowest flag is always a true one.
         let stops = (quote.wrapping_sub(ONES) & !quote)
             | (backslash.wrapping_sub(ONES) & !backslash)
-            | (w.wrapping_sub(ONES * 0x20) & !w)
-            | w;
+            | (w.wrapping_sub(ONES * 0x20) & !w);
         let stops = stops & HIGH;
         if stops != 0 {
-            return i + (stops.trailing_zeros() / 8) as usize;
+            let n = stops.trailing_zeros() / 8;
+            let before = if n == 0 { 0 } else { w & (u64::MAX >> (64 - 8 * n)) };
+            return (i + n as usize, (high | before) & HIGH != 0);
         }
+        high |= w;
         i += 8;
     }
+    let mut high = (high & HIGH) != 0;
     while i < buf.len() && !STOP[buf[i] as usize] {
+        high |= buf[i] >= 0x80;
         i += 1;
     }
-    i
+    (i, high)
 }
 
 /// Checks the escape at the start of `s` (at its backslash); returns its
@@ -58,48 +64,19 @@ pub fn escape(s: &[u8]) -> Result<usize, (usize, &'static str)> {
     }
 }
 
-/// One UTF-8 sequence at the start of `s` (whose first byte is non-ASCII).
-pub enum Utf8 {
-    /// A valid character of this many bytes.
-    Char(usize, char),
-    /// Valid so far, but `s` ends before the sequence does.
-    Cut,
-    /// Not UTF-8: overlong, surrogate, out of range or a bad byte.
-    Invalid,
-}
-
-/// Checks one UTF-8 sequence (Unicode table 3-7, well-formed sequences).
-#[inline]
-pub fn utf8(s: &[u8]) -> Utf8 {
-    let (len, low, high) = match s[0] {
-        0xC2..=0xDF => (2, 0x80, 0xBF),
-        0xE0 => (3, 0xA0, 0xBF),
-        0xE1..=0xEC | 0xEE..=0xEF => (3, 0x80, 0xBF),
-        0xED => (3, 0x80, 0x9F),
-        0xF0 => (4, 0x90, 0xBF),
-        0xF1..=0xF3 => (4, 0x80, 0xBF),
-        0xF4 => (4, 0x80, 0x8F),
-        _ => return Utf8::Invalid,
-    };
-    let mut code = (s[0] as u32) & (0x7F >> len);
-    for i in 1..len {
-        let Some(&b) = s.get(i) else {
-            return Utf8::Cut;
-        };
-        let (lo, hi) = if i == 1 { (low, high) } else { (0x80, 0xBF) };
-        if !(lo..=hi).contains(&b) {
-            return Utf8::Invalid;
+/// Appends `text`, escaping every non-ASCII character as `\uXXXX`.
+pub fn push_ascii_escaped(out: &mut Vec<u8>, text: &str) {
+    for c in text.chars() {
+        if c.is_ascii() {
+            out.push(c as u8);
+        } else {
+            push_ascii_escape(out, c);
         }
-        code = (code << 6) | (b as u32 & 0x3F);
-    }
-    match char::from_u32(code) {
-        Some(c) => Utf8::Char(len, c),
-        None => Utf8::Invalid,
     }
 }
 
 /// Appends `c` as `\uXXXX` (two escapes, a surrogate pair, above U+FFFF).
-pub fn push_ascii_escape(out: &mut Vec<u8>, c: char) {
+fn push_ascii_escape(out: &mut Vec<u8>, c: char) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut units = [0u16; 2];
     for &unit in c.encode_utf16(&mut units).iter() {
@@ -120,43 +97,28 @@ mod tests {
 
     #[test]
     fn plain_run_finds_the_first_stop() {
-        for (text, at) in [
-            ("abcdefghijkl\"", 12),
-            ("abc\\def", 3),
-            ("abcdefgh\x01", 8),
-            ("abcdefghé", 8),
-            ("a\"b\"cdefghij", 1),
-            ("", 0),
-            ("abcdefghijklmnop", 16),
-            ("\x7f\x7f\x7f\x7f\x7f\x7f\x7f\x7f\x1f", 8),
-            (" !#$%&'()*+,-./0123456789:;<=>?@[]^_`{|}~\"", 41),
+        for (text, at, high) in [
+            ("abcdefghijkl\"", 12, false),
+            ("abc\\def", 3, false),
+            ("abcdefgh\x01", 8, false),
+            ("abcdefghé\"", 10, true),
+            ("é\"", 2, true),
+            ("abc\"é", 3, false),
+            ("abcdefg\"é", 7, false),
+            ("a\"b\"cdefghij", 1, false),
+            ("", 0, false),
+            ("abcdefghijklmnop", 16, false),
+            ("\x7f\x7f\x7f\x7f\x7f\x7f\x7f\x7f\x1f", 8, false),
+            (" !#$%&'()*+,-./0123456789:;<=>?@[]^_`{|}~\"", 41, false),
         ] {
-            assert_eq!(plain_run(text.as_bytes(), 0), at, "{text:?}");
+            assert_eq!(plain_run(text.as_bytes(), 0), (at, high), "{text:?}");
         }
-    }
-
-    #[test]
-    fn utf8_follows_the_unicode_table() {
-        let check = |b: &[u8]| match utf8(b) {
-            Utf8::Char(n, c) => format!("{n}:{c}"),
-            Utf8::Cut => "cut".into(),
-            Utf8::Invalid => "bad".into(),
-        };
-        assert_eq!(check("é".as_bytes()), "2:é");
-        assert_eq!(check("😀".as_bytes()), "4:😀");
-        assert_eq!(check(b"\xE2\x82"), "cut");
-        assert_eq!(check(b"\xC0\xAF"), "bad"); // overlong
-        assert_eq!(check(b"\xED\xA0\x80"), "bad"); // surrogate
-        assert_eq!(check(b"\xF4\x90\x80\x80"), "bad"); // above U+10FFFF
-        assert_eq!(check(b"\x80"), "bad");
-        assert_eq!(check(b"\xE2\x28\xA1"), "bad");
     }
 
     #[test]
     fn ascii_escapes() {
         let mut out = Vec::new();
-        push_ascii_escape(&mut out, 'é');
-        push_ascii_escape(&mut out, '😀');
-        assert_eq!(out, br"\u00e9\ud83d\ude00");
+        push_ascii_escaped(&mut out, "aé😀");
+        assert_eq!(out, br"a\u00e9\ud83d\ude00");
     }
 }
