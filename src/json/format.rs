@@ -13,6 +13,7 @@ use std::io::{Read, Write};
 use super::error::{Error, SyntaxError, describe};
 use super::keys::Sorter;
 use super::number;
+use super::out::{Out, SHORT};
 use super::source::Source;
 use super::style::{Class, Indent, Layout, Options, RESET};
 use super::text;
@@ -71,7 +72,7 @@ pub fn format_slice(input: &[u8], options: &Options) -> (Vec<u8>, Result<(), Err
 struct Formatter<'a, R, W: ?Sized> {
     src: Source<R>,
     sink: &'a mut W,
-    out: Vec<u8>,
+    out: Out,
     options: &'a Options,
     /// Open containers, innermost last.
     stack: Vec<u8>,
@@ -110,7 +111,7 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
         Formatter {
             src: Source::new(input),
             sink,
-            out: Vec::with_capacity(FLUSH_AT * 2),
+            out: Out::with_capacity(FLUSH_AT * 2),
             options,
             stack: Vec::new(),
             compact,
@@ -282,14 +283,15 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
         let raw_start = self.out.len() + 1;
         self.string(Class::Key)?;
         if self.options.sort_keys {
-            self.sorter.key(&self.out[raw_start..self.out.len() - 1]);
+            self.sorter
+                .key(&self.out.as_slice()[raw_start..self.out.len() - 1]);
         }
         if self.skip_ws()? != Some(b':') {
             return Err(self.error_here("':' after an object key"));
         }
         self.src.pos += 1;
         self.paint(Class::Object);
-        self.out.extend_from_slice(self.colon);
+        self.out.extend(self.colon);
         self.skip_ws()
     }
 
@@ -309,17 +311,19 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
             // A UTF-8 error or a character cut by the buffer's edge.
             let mut broken = None;
             if non_ascii {
-                let checked = match std::str::from_utf8(&buf[i..stop]) {
-                    Ok(_) => stop,
-                    Err(e) => {
-                        let valid = i + e.valid_up_to();
-                        let cut = e.error_len().is_none() && stop == buf.len();
-                        broken = Some((if cut { buf.len() } else { valid }, "UTF-8 text in the string"));
-                        valid
+                let checked = match text::check_utf8(&buf[i..stop]) {
+                    Ok(()) => stop,
+                    Err(text::Utf8Error::Cut(at)) if stop == buf.len() => {
+                        broken = Some((buf.len(), "UTF-8 text in the string"));
+                        i + at
+                    }
+                    Err(text::Utf8Error::Cut(at) | text::Utf8Error::Invalid(at)) => {
+                        broken = Some((i + at, "UTF-8 text in the string"));
+                        i + at
                     }
                 };
                 if ascii {
-                    self.out.extend_from_slice(&buf[start..i]);
+                    self.out.extend(&buf[start..i]);
                     let text = std::str::from_utf8(&buf[i..checked]).unwrap_or_default();
                     text::push_ascii_escaped(&mut self.out, text);
                     start = checked;
@@ -331,7 +335,7 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
             let step = match (broken, buf.get(i)) {
                 (Some(broken), _) => Err(broken),
                 (None, Some(b'"')) => {
-                    copy_short(&mut self.out, buf, start, i + 1);
+                    self.out.copy(buf, start, i + 1);
                     self.src.pos = i + 1;
                     return Ok(());
                 }
@@ -348,7 +352,7 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
                 Ok(len) => i += len,
                 Err((at, expected)) => {
                     let cut = at == buf.len();
-                    self.out.extend_from_slice(&buf[start..i]);
+                    self.out.extend(&buf[start..i]);
                     self.src.pos = i;
                     // Cut by the buffer's edge: read on (the buffer keeps
                     // buf[i..], moved to the front) and scan it again.
@@ -382,7 +386,7 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
                 Ok(n) => {
                     self.paint(Class::Number);
                     let at = self.src.pos;
-                    copy_short(&mut self.out, &self.src.buf[..self.src.end], at, at + n);
+                    self.out.copy(&self.src.buf[..self.src.end], at, at + n);
                     self.src.pos += n;
                     return Ok(());
                 }
@@ -408,7 +412,7 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
             return Err(self.error_here(&expected));
         }
         self.paint(class);
-        self.out.extend_from_slice(word);
+        self.out.extend(word);
         self.src.pos += word.len();
         Ok(())
     }
@@ -472,7 +476,7 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
         }
         let width = self.stack.len() * self.unit;
         if width < SHORT && self.out.len() < FLUSH_AT {
-            copy_short(&mut self.out, &self.indent, 0, 1 + width);
+            self.out.copy(&self.indent, 0, 1 + width);
             return Ok(());
         }
         self.newline_indent_long(width)
@@ -486,7 +490,7 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
                 self.flush_out()?;
             }
             let piece = width.min(INDENT_RUN);
-            self.out.extend_from_slice(&self.indent[1..1 + piece]);
+            self.out.extend(&self.indent[1..1 + piece]);
             width -= piece;
         }
         if self.out.len() >= FLUSH_AT {
@@ -505,7 +509,7 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
         if let Some(palette) = &self.options.palette
             && self.painted != palette.look(class)
         {
-            self.out.extend_from_slice(palette.sequence(class));
+            self.out.extend(palette.sequence(class));
             self.painted = palette.look(class);
         }
     }
@@ -513,7 +517,7 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
     /// Ends a value: colour reset, newline.
     fn end_document(&mut self) -> Fallible<()> {
         if self.painted != UNPAINTED {
-            self.out.extend_from_slice(RESET);
+            self.out.extend(RESET);
             self.painted = UNPAINTED;
         }
         self.out.push(b'\n');
@@ -534,8 +538,10 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
     /// members may yet move).
     fn flush_out(&mut self) -> Fallible<()> {
         if !self.out.is_empty() && !self.sorter.is_open() {
-            self.sink.write_all(&self.out).map_err(write_error)?;
-            self.sink_mid_line = self.out.last() != Some(&b'\n');
+            self.sink
+                .write_all(self.out.as_slice())
+                .map_err(write_error)?;
+            self.sink_mid_line = self.out.last() != Some(b'\n');
             self.out.clear();
         }
         Ok(())
@@ -550,18 +556,20 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
                 self.out.pop();
             }
             let mid_line = match self.out.last() {
-                Some(&b) => b != b'\n',
+                Some(b) => b != b'\n',
                 None => self.sink_mid_line,
             };
             if self.painted != UNPAINTED {
-                self.out.extend_from_slice(RESET);
+                self.out.extend(RESET);
                 self.painted = UNPAINTED;
             }
             if mid_line {
                 self.out.push(b'\n');
             }
         }
-        self.sink.write_all(&self.out).map_err(write_error)?;
+        self.sink
+            .write_all(self.out.as_slice())
+            .map_err(write_error)?;
         self.out.clear();
         self.sink.flush().map_err(write_error)
     }
@@ -596,22 +604,3 @@ static WHITESPACE: [bool; 256] = {
     table[b'\r' as usize] = true;
     table
 };
-
-/// Copies of up to this many bytes are done as one fixed-size copy.
-const SHORT: usize = 32;
-
-/// Appends `src[from..to]`. Most tokens are short: those are copied as a
-/// fixed [`SHORT`]-byte block (a couple of vector moves, no call to memcpy)
-/// and the excess cut off again.
-#[inline(always)]
-fn copy_short(out: &mut Vec<u8>, src: &[u8], from: usize, to: usize) {
-    match src.get(from..from + SHORT) {
-        Some(block) if to - from <= SHORT => {
-            let keep = out.len() + (to - from);
-            let block: &[u8; SHORT] = block.try_into().expect("SHORT bytes");
-            out.extend_from_slice(block);
-            out.truncate(keep);
-        }
-        _ => out.extend_from_slice(&src[from..to]),
-    }
-}

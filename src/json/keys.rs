@@ -4,6 +4,8 @@
 
 use std::ops::Range;
 
+use super::out::Out;
+
 /// Open sorted objects, innermost last.
 #[derive(Default)]
 pub struct Sorter {
@@ -63,11 +65,11 @@ impl Sorter {
 
     /// Closes the innermost object: rewrites its members in `out` in key
     /// order (stable, so duplicate keys keep their order), joined by `comma`.
-    pub fn close(&mut self, out: &mut Vec<u8>, comma: &[u8]) {
+    pub fn close(&mut self, out: &mut Out, comma: &[u8]) {
         let frame = self.frames.pop().expect("close matches an open");
         let base = self.members[frame.first_member].start;
         self.scratch.clear();
-        self.scratch.extend_from_slice(&out[base..]);
+        self.scratch.extend_from_slice(&out.as_slice()[base..]);
         let end = out.len();
         out.truncate(base);
         let members = &mut self.members[frame.first_member..];
@@ -84,9 +86,9 @@ impl Sorter {
         spans.sort_by(|a, b| keys[a.0.clone()].cmp(&keys[b.0.clone()]));
         for (i, (_, span)) in spans.into_iter().enumerate() {
             if i > 0 {
-                out.extend_from_slice(comma);
+                out.extend(comma);
             }
-            out.extend_from_slice(&self.scratch[span]);
+            out.extend(&self.scratch[span]);
         }
         self.members.truncate(frame.first_member);
         self.keys.truncate(frame.keys_start);

@@ -9,6 +9,7 @@ mod error;
 mod format;
 mod keys;
 mod number;
+mod out;
 mod source;
 mod style;
 mod text;

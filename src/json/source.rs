@@ -100,7 +100,34 @@ fn advance(line: u64, column: u64, bytes: &[u8]) -> (u64, u64) {
     }
 }
 
-/// Counts characters: every byte that does not continue a UTF-8 sequence.
+/// Counts characters: every byte that does not continue a UTF-8 sequence
+/// (`10xxxxxx`), eight bytes at a time.
 fn chars(bytes: &[u8]) -> u64 {
-    bytes.iter().filter(|&&b| (b as i8) >= -0x40).count() as u64
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut words = bytes.chunks_exact(8);
+    let mut continuations = 0;
+    for word in &mut words {
+        let w = u64::from_le_bytes(word.try_into().expect("eight bytes"));
+        continuations += (w & !(w << 1) & HIGH).count_ones() as u64;
+    }
+    continuations += words
+        .remainder()
+        .iter()
+        .filter(|&&b| b & 0xC0 == 0x80)
+        .count() as u64;
+    bytes.len() as u64 - continuations
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn chars_counts_code_points() {
+        for text in ["", "abc", "héllo wörld, 東京 😀 and a longer ASCII tail"] {
+            assert_eq!(
+                super::chars(text.as_bytes()),
+                text.chars().count() as u64,
+                "{text}"
+            );
+        }
+    }
 }

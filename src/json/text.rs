@@ -2,6 +2,8 @@
 //! sequences and UTF-8 sequences, each checked against RFC 8259 and Unicode.
 //! Pure functions over slices; the formatter handles buffer edges.
 
+use super::out::Out;
+
 const ONES: u64 = 0x0101_0101_0101_0101;
 const HIGH: u64 = 0x8080_8080_8080_8080;
 
@@ -35,7 +37,11 @@ pub fn plain_run(buf: &[u8], mut i: usize) -> (usize, bool) {
         let stops = stops & HIGH;
         if stops != 0 {
             let n = stops.trailing_zeros() / 8;
-            let before = if n == 0 { 0 } else { w & (u64::MAX >> (64 - 8 * n)) };
+            let before = if n == 0 {
+                0
+            } else {
+                w & (u64::MAX >> (64 - 8 * n))
+            };
             return (i + n as usize, (high | before) & HIGH != 0);
         }
         high |= w;
@@ -47,6 +53,58 @@ pub fn plain_run(buf: &[u8], mut i: usize) -> (usize, bool) {
         i += 1;
     }
     (i, high)
+}
+
+/// Where UTF-8 checking stopped.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Utf8Error {
+    /// Not UTF-8 at this offset: overlong, surrogate, out of range, bad byte.
+    Invalid(usize),
+    /// Valid up to this offset, where a sequence is cut by the end of the text.
+    Cut(usize),
+}
+
+/// Checks that `s` is UTF-8 (Unicode table 3-7). Built for string text:
+/// ASCII is skipped eight bytes at a time, and each multi-byte sequence is
+/// checked inline.
+#[inline]
+pub fn check_utf8(s: &[u8]) -> Result<(), Utf8Error> {
+    let mut i = 0;
+    loop {
+        while let Some(word) = s.get(i..i + 8) {
+            if u64::from_le_bytes(word.try_into().expect("eight bytes")) & HIGH != 0 {
+                break;
+            }
+            i += 8;
+        }
+        let Some(&lead) = s.get(i) else {
+            return Ok(());
+        };
+        if lead < 0x80 {
+            i += 1;
+            continue;
+        }
+        let (len, low, high) = match lead {
+            0xC2..=0xDF => (2, 0x80, 0xBF),
+            0xE0 => (3, 0xA0, 0xBF),
+            0xE1..=0xEC | 0xEE..=0xEF => (3, 0x80, 0xBF),
+            0xED => (3, 0x80, 0x9F),
+            0xF0 => (4, 0x90, 0xBF),
+            0xF1..=0xF3 => (4, 0x80, 0xBF),
+            0xF4 => (4, 0x80, 0x8F),
+            _ => return Err(Utf8Error::Invalid(i)),
+        };
+        for k in 1..len {
+            let Some(&b) = s.get(i + k) else {
+                return Err(Utf8Error::Cut(i));
+            };
+            let (lo, hi) = if k == 1 { (low, high) } else { (0x80, 0xBF) };
+            if !(lo..=hi).contains(&b) {
+                return Err(Utf8Error::Invalid(i));
+            }
+        }
+        i += len;
+    }
 }
 
 /// Checks the escape at the start of `s` (at its backslash); returns its
@@ -65,7 +123,7 @@ pub fn escape(s: &[u8]) -> Result<usize, (usize, &'static str)> {
 }
 
 /// Appends `text`, escaping every non-ASCII character as `\uXXXX`.
-pub fn push_ascii_escaped(out: &mut Vec<u8>, text: &str) {
+pub fn push_ascii_escaped(out: &mut Out, text: &str) {
     for c in text.chars() {
         if c.is_ascii() {
             out.push(c as u8);
@@ -76,11 +134,11 @@ pub fn push_ascii_escaped(out: &mut Vec<u8>, text: &str) {
 }
 
 /// Appends `c` as `\uXXXX` (two escapes, a surrogate pair, above U+FFFF).
-fn push_ascii_escape(out: &mut Vec<u8>, c: char) {
+fn push_ascii_escape(out: &mut Out, c: char) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut units = [0u16; 2];
     for &unit in c.encode_utf16(&mut units).iter() {
-        out.extend_from_slice(&[
+        out.extend(&[
             b'\\',
             b'u',
             HEX[(unit >> 12) as usize & 0xF],
@@ -116,9 +174,31 @@ mod tests {
     }
 
     #[test]
+    fn check_utf8_follows_the_unicode_table() {
+        assert_eq!(
+            check_utf8("plain ASCII text, long enough".as_bytes()),
+            Ok(())
+        );
+        assert_eq!(check_utf8("é and 😀 and 東京".as_bytes()), Ok(()));
+        assert_eq!(check_utf8(b"ab\xE2\x82"), Err(Utf8Error::Cut(2)));
+        assert_eq!(check_utf8(b"abcdefgh\xC0\xAF"), Err(Utf8Error::Invalid(8))); // overlong
+        assert_eq!(check_utf8(b"\xED\xA0\x80"), Err(Utf8Error::Invalid(0))); // surrogate
+        assert_eq!(check_utf8(b"\xF4\x90\x80\x80"), Err(Utf8Error::Invalid(0))); // > U+10FFFF
+        assert_eq!(check_utf8(b"x\x80"), Err(Utf8Error::Invalid(1)));
+        assert_eq!(check_utf8(b"\xE2\x28\xA1"), Err(Utf8Error::Invalid(0)));
+        // Agrees with std on every two-byte input.
+        for a in 0..=255u8 {
+            for b in 0..=255u8 {
+                let ours = check_utf8(&[a, b]).is_ok();
+                assert_eq!(ours, std::str::from_utf8(&[a, b]).is_ok(), "{a:x} {b:x}");
+            }
+        }
+    }
+
+    #[test]
     fn ascii_escapes() {
-        let mut out = Vec::new();
+        let mut out = Out::with_capacity(0);
         push_ascii_escaped(&mut out, "aé😀");
-        assert_eq!(out, br"a\u00e9\ud83d\ude00");
+        assert_eq!(out.as_slice(), br"a\u00e9\ud83d\ude00");
     }
 }

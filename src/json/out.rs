@@ -1,0 +1,104 @@
+//! The output buffer. A `Vec<u8>` with its length kept beside it, so short
+//! tokens can be written as one fixed-size block (a couple of vector moves,
+//! no call to memcpy) and only the bytes that count are kept: most of what
+//! a formatter writes is a few bytes long.
+
+/// Writes of up to this many bytes go as one fixed-size block.
+pub const SHORT: usize = 32;
+
+/// A growable byte buffer with room for a [`SHORT`] block past its end.
+pub struct Out {
+    buf: Vec<u8>,
+    len: usize,
+}
+
+impl Out {
+    pub fn with_capacity(capacity: usize) -> Out {
+        Out {
+            buf: vec![0; capacity + SHORT],
+            len: 0,
+        }
+    }
+
+    #[inline(always)]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    #[inline(always)]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// What has been written.
+    #[inline(always)]
+    pub fn as_slice(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+
+    #[inline(always)]
+    pub fn last(&self) -> Option<u8> {
+        self.as_slice().last().copied()
+    }
+
+    #[inline(always)]
+    pub fn push(&mut self, b: u8) {
+        if self.len + SHORT > self.buf.len() {
+            self.grow(1);
+        }
+        self.buf[self.len] = b;
+        self.len += 1;
+    }
+
+    #[inline(always)]
+    pub fn extend(&mut self, bytes: &[u8]) {
+        if self.len + bytes.len() + SHORT > self.buf.len() {
+            self.grow(bytes.len());
+        }
+        self.buf[self.len..self.len + bytes.len()].copy_from_slice(bytes);
+        self.len += bytes.len();
+    }
+
+    /// Appends `src[from..to]`: as one [`SHORT`] block when it is short and
+    /// `src` has the bytes to fill the block (the excess is written past the
+    /// end and not counted).
+    #[inline(always)]
+    pub fn copy(&mut self, src: &[u8], from: usize, to: usize) {
+        if to - from <= SHORT
+            && let Some(block) = src.get(from..from + SHORT)
+        {
+            if self.len + 2 * SHORT > self.buf.len() {
+                self.grow(SHORT);
+            }
+            let block: &[u8; SHORT] = block.try_into().expect("SHORT bytes");
+            let dst: &mut [u8; SHORT] = (&mut self.buf[self.len..self.len + SHORT])
+                .try_into()
+                .expect("SHORT bytes");
+            *dst = *block;
+            self.len += to - from;
+        } else {
+            self.extend(&src[from..to]);
+        }
+    }
+
+    #[inline(always)]
+    pub fn pop(&mut self) {
+        self.len = self.len.saturating_sub(1);
+    }
+
+    #[inline(always)]
+    pub fn truncate(&mut self, len: usize) {
+        self.len = self.len.min(len);
+    }
+
+    #[inline(always)]
+    pub fn clear(&mut self) {
+        self.len = 0;
+    }
+
+    #[cold]
+    fn grow(&mut self, extra: usize) {
+        let want = (self.buf.len() * 2).max(self.len + extra + 2 * SHORT);
+        self.buf.resize(want, 0);
+    }
+}
