@@ -85,6 +85,9 @@ struct Formatter<'a, R, W: ?Sized> {
     colon: &'static [u8],
     /// Whether there is a palette (a copy of the test kept at hand).
     colour: bool,
+    /// Each class's escape sequence in a [`SHORT`] block, its length and its
+    /// look: the palette laid out for one fixed-size copy per paint.
+    paints: [([u8; SHORT], usize, u8); 8],
     /// The look (see `Palette::look`) in effect in the output.
     painted: u8,
     sorter: Sorter,
@@ -108,6 +111,15 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
             sorted_comma.extend_from_slice(p.sequence(Class::Object));
         }
         sorted_comma.push(b',');
+        let mut paints = [([0u8; SHORT], 0, 0); 8];
+        if let Some(p) = &options.palette {
+            for (i, class) in Class::ALL.into_iter().enumerate() {
+                let seq = p.sequence(class);
+                paints[i].0[..seq.len()].copy_from_slice(seq);
+                paints[i].1 = seq.len();
+                paints[i].2 = p.look(class);
+            }
+        }
         Formatter {
             src: Source::new(input),
             sink,
@@ -119,6 +131,7 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
             indent,
             colon: if compact { b":" } else { b": " },
             colour: options.palette.is_some(),
+            paints,
             painted: UNPAINTED,
             sorter: Sorter::default(),
             sorted_comma,
@@ -506,11 +519,10 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
         if !self.colour {
             return;
         }
-        if let Some(palette) = &self.options.palette
-            && self.painted != palette.look(class)
-        {
-            self.out.extend(palette.sequence(class));
-            self.painted = palette.look(class);
+        let (block, len, look) = &self.paints[class as usize];
+        if self.painted != *look {
+            self.out.copy(block, 0, *len);
+            self.painted = *look;
         }
     }
 

@@ -60,6 +60,20 @@ pub enum Class {
     Key,
 }
 
+impl Class {
+    /// Every class, in `JQ_COLORS` order.
+    pub const ALL: [Class; 8] = [
+        Class::Null,
+        Class::False,
+        Class::True,
+        Class::Number,
+        Class::String,
+        Class::Array,
+        Class::Object,
+        Class::Key,
+    ];
+}
+
 /// The SGR parameters of each class: readable on dark and light terminals
 /// alike (null is magenta, not jq 1.6's invisible dark grey), keys distinct
 /// from string values.

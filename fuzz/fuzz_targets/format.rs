@@ -1,0 +1,84 @@
+//! Fuzzes the JSON formatter: it must never panic, and whatever it accepts
+//! it must print as valid JSON holding the same values.
+//!
+//! The first input byte picks the options; the rest is the JSON text.
+//! Run: `cargo +nightly fuzz run format` (see README.md).
+
+#![no_main]
+
+use fleetkit::json::{Indent, Layout, Options, Palette, format_slice};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&flags, input)) = data.split_first() else {
+        return;
+    };
+    let options = Options {
+        layout: match flags & 3 {
+            0 => Layout::Pretty(Indent::Spaces(2)),
+            1 => Layout::Compact,
+            2 => Layout::Pretty(Indent::Tab),
+            _ => Layout::Pretty(Indent::Spaces(0)),
+        },
+        sort_keys: flags & 4 != 0,
+        ascii: flags & 8 != 0,
+        strict: flags & 16 != 0,
+        palette: None,
+    };
+    let (out, result) = format_slice(input, &options);
+    if result.is_err() {
+        return;
+    }
+    // Colour changes nothing but the escape sequences.
+    let coloured = Options {
+        palette: Some(Palette::default()),
+        ..options.clone()
+    };
+    let (painted, painted_result) = format_slice(input, &coloured);
+    assert!(painted_result.is_ok());
+    assert_eq!(strip_sgr(&painted), out);
+
+    // The output is JSON: read strictly, value by value, it is accepted, and
+    // its compact form equals the input's.
+    let compact = Options {
+        layout: Layout::Compact,
+        strict: false,
+        ..options.clone()
+    };
+    let (from_input, a) = format_slice(input, &compact);
+    let (from_output, b) = format_slice(&out, &compact);
+    assert!(a.is_ok() && b.is_ok(), "output not accepted: {:?}", String::from_utf8_lossy(&out));
+    assert_eq!(from_input, from_output);
+
+    // An independent reader agrees, where it can read the input at all
+    // (serde_json refuses lone surrogates, 1e400 and depth over 128).
+    let values = |text: &[u8]| -> Option<Vec<serde_json::Value>> {
+        serde_json::Deserializer::from_slice(text)
+            .into_iter::<serde_json::Value>()
+            .collect::<Result<_, _>>()
+            .ok()
+    };
+    if let Some(expected) = values(input)
+        && !options.sort_keys
+    {
+        assert_eq!(values(&out), Some(expected));
+    }
+});
+
+/// Removes `ESC [ … m` sequences.
+fn strip_sgr(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == 0x1b {
+            while i < bytes.len() && bytes[i] != b'm' {
+                i += 1;
+            }
+            i += 1;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    out
+}
