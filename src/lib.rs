@@ -6,5 +6,9 @@
 //! [`json`] (the streaming JSON formatter).
 
 pub mod cli;
+pub mod fanout;
+pub mod hosts;
 pub mod json;
+pub mod output;
+pub mod ssh;
 pub mod tools;

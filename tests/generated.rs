@@ -8,7 +8,7 @@ mod util;
 use std::path::Path;
 use std::process::Command;
 
-const TOOLS: &[&str] = &["jpretty"];
+const TOOLS: &[&str] = &["jpretty", "rrun"];
 
 fn check(tool: &str, kind: &str, path: &str) {
     let out = Command::new(util::binary(tool))
@@ -71,7 +71,10 @@ fn generated_files_are_valid_for_their_readers() {
                 .collect();
             let text = text.replace("\u{0}", "");
             assert!(text.contains("EXIT STATUS"), "{text}");
-            assert!(text.contains("--compact"), "{text}");
+            assert!(
+                text.contains("--help") && text.contains("OPTIONS"),
+                "{text}"
+            );
             assert!(
                 out.stderr.is_empty(),
                 "{}",

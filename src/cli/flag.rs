@@ -82,6 +82,9 @@ pub struct Tool<A> {
     pub flags: Vec<Flag<A>>,
     /// The positional operands.
     pub positional: Positional,
+    /// The first operand ends the options: the rest is taken as written
+    /// (`rrun ls -l` runs `ls -l`, as with ssh).
+    pub operands_end_options: bool,
     /// The EXIT STATUS section: (code, meaning).
     pub exit_status: &'static [(&'static str, &'static str)],
     /// The ENVIRONMENT section: (variable, meaning).

@@ -77,6 +77,11 @@ fn parse_into<A: ToolArgs>(
             ),
             Arg::Value(value) => {
                 parsed.positional(value)?;
+                if tool.operands_end_options {
+                    for rest in parser.raw_args().map_err(|e| e.to_string())? {
+                        parsed.positional(rest)?;
+                    }
+                }
                 continue;
             }
         };

@@ -188,6 +188,7 @@ pub fn tool() -> Tool<Args> {
             name: "FILE",
             hint: Hint::File,
         },
+        operands_end_options: false,
         exit_status: &[
             (
                 "0",

@@ -1,0 +1,414 @@
+//! Host lists: parsing `[user@]host[:port]` entries (IPv6 as `[::1]:22`),
+//! expanding ranges (`web[01-20]`, `db[1,3,5-7]`, several per name
+//! multiply), removing duplicates, and folding names back into ranges for
+//! display (`web[01-03,05]`).
+//!
+//! A list is one entry per line; blank lines and `#` comments are ignored;
+//! a malformed line is an error naming its source and line number, and then
+//! nothing runs.
+
+use std::fmt;
+
+/// The most hosts one entry may expand to: a typo like `h[1-99999999]`
+/// should be an error, not an out-of-memory.
+pub const MAX_EXPANSION: usize = 100_000;
+
+/// One host to reach.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Target {
+    /// The login name, if given (`user@`).
+    pub user: Option<String>,
+    /// The host name or address, without brackets.
+    pub host: String,
+    /// The port, if given.
+    pub port: Option<u16>,
+}
+
+impl Target {
+    /// How the host is named in output: the host, with the port when one
+    /// was given (so two sshds on one address stay apart).
+    pub fn label(&self) -> String {
+        match self.port {
+            None => self.host.clone(),
+            Some(p) if self.host.contains(':') => format!("[{}]:{p}", self.host),
+            Some(p) => format!("{}:{p}", self.host),
+        }
+    }
+}
+
+impl fmt::Display for Target {
+    /// As it would be written in a host list.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(user) = &self.user {
+            write!(f, "{user}@")?;
+        }
+        match self.port {
+            None if self.host.contains(':') => write!(f, "[{}]", self.host),
+            _ => f.write_str(&self.label()),
+        }
+    }
+}
+
+/// A malformed host list entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    /// Where: a file name, `<stdin>` or `-H`.
+    pub origin: String,
+    /// 1-based line number (1 for `-H`).
+    pub line: usize,
+    pub message: String,
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: {}", self.origin, self.line, self.message)
+    }
+}
+
+/// Parses a host list: one entry per line (several per line may be
+/// separated by spaces), `#` comments, blank lines.
+pub fn parse_list(text: &str, origin: &str) -> Result<Vec<Target>, Error> {
+    let mut targets = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = match line.find('#') {
+            Some(i) => &line[..i],
+            None => line,
+        };
+        for entry in line.split_whitespace() {
+            targets.extend(parse_entry(entry).map_err(|message| Error {
+                origin: origin.to_string(),
+                line: n + 1,
+                message,
+            })?);
+        }
+    }
+    Ok(targets)
+}
+
+/// Parses the value of `-H`: entries separated by commas (outside range
+/// brackets) or spaces.
+pub fn parse_option(value: &str) -> Result<Vec<Target>, Error> {
+    let mut targets = Vec::new();
+    for entry in split_outside_brackets(value) {
+        targets.extend(parse_entry(entry).map_err(|message| Error {
+            origin: "-H".to_string(),
+            line: 1,
+            message,
+        })?);
+    }
+    Ok(targets)
+}
+
+fn split_outside_brackets(value: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let (mut depth, mut start) = (0i32, 0);
+    for (i, c) in value.char_indices() {
+        match c {
+            '[' => depth += 1,
+            ']' => depth -= 1,
+            ',' | ' ' | '\t' | '\n' if depth == 0 => {
+                parts.push(&value[start..i]);
+                start = i + c.len_utf8();
+            }
+            _ => {}
+        }
+    }
+    parts.push(&value[start..]);
+    parts.into_iter().filter(|p| !p.is_empty()).collect()
+}
+
+/// Parses one entry, expanding its ranges.
+pub fn parse_entry(entry: &str) -> Result<Vec<Target>, String> {
+    let (user, rest) = match entry.split_once('@') {
+        Some(("", _)) => return Err(format!("'{entry}': empty user name before '@'")),
+        Some((user, rest)) => (Some(user.to_string()), rest),
+        None => (None, entry),
+    };
+    if rest.is_empty() {
+        return Err(format!("'{entry}': no host name"));
+    }
+    let (host, port) = split_port(rest).map_err(|e| format!("'{entry}': {e}"))?;
+    let names = expand(host).map_err(|e| format!("'{entry}': {e}"))?;
+    names
+        .into_iter()
+        .map(|host| {
+            check_host(&host).map_err(|e| format!("'{entry}': {e}"))?;
+            Ok(Target {
+                user: user.clone(),
+                host,
+                port,
+            })
+        })
+        .collect()
+}
+
+/// Splits `host[:port]`, with IPv6 literals as `[addr]` or `[addr]:port`
+/// (a bare address with several colons has no port).
+fn split_port(s: &str) -> Result<(&str, Option<u16>), String> {
+    if let Some(inner) = s.strip_prefix('[')
+        && let Some(close) = inner.find(']')
+        && inner[..close].contains(':')
+    {
+        let addr = &inner[..close];
+        return match &inner[close + 1..] {
+            "" => Ok((addr, None)),
+            rest => match rest.strip_prefix(':') {
+                Some(p) => Ok((addr, Some(port(p)?))),
+                None => Err(format!("unexpected '{rest}' after ']'")),
+            },
+        };
+    }
+    if s.matches(':').count() > 1 {
+        return Ok((s, None)); // a bare IPv6 address
+    }
+    match s.rsplit_once(':') {
+        Some((host, p)) if !host.ends_with(']') || !host.is_empty() => Ok((host, Some(port(p)?))),
+        _ => Ok((s, None)),
+    }
+}
+
+fn port(p: &str) -> Result<u16, String> {
+    match p.parse::<u16>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!("invalid port '{p}': expected 1 to 65535")),
+    }
+}
+
+fn check_host(host: &str) -> Result<(), String> {
+    if host.is_empty() {
+        return Err("no host name".to_string());
+    }
+    if let Some(c) = host
+        .chars()
+        .find(|c| !(c.is_alphanumeric() || matches!(c, '-' | '.' | '_' | ':' | '%')))
+    {
+        return Err(format!("unexpected character '{c}' in host name '{host}'"));
+    }
+    Ok(())
+}
+
+/// Expands every `[…]` range in a host name, left to right.
+pub fn expand(pattern: &str) -> Result<Vec<String>, String> {
+    let Some(open) = pattern.find('[') else {
+        if pattern.contains(']') {
+            return Err("']' without '['".to_string());
+        }
+        return Ok(vec![pattern.to_string()]);
+    };
+    let close = pattern[open..]
+        .find(']')
+        .map(|i| open + i)
+        .ok_or("'[' without ']'")?;
+    let prefix = &pattern[..open];
+    let items = range_items(&pattern[open + 1..close])?;
+    let rest = expand(&pattern[close + 1..])?;
+    if items.len().saturating_mul(rest.len()) > MAX_EXPANSION {
+        return Err(format!("expands to more than {MAX_EXPANSION} hosts"));
+    }
+    let mut out = Vec::with_capacity(items.len() * rest.len());
+    for item in &items {
+        for tail in &rest {
+            out.push(format!("{prefix}{item}{tail}"));
+        }
+    }
+    Ok(out)
+}
+
+/// `1,3,5-7` or `01-20`: zero padding follows the range's first number.
+fn range_items(spec: &str) -> Result<Vec<String>, String> {
+    let mut items = Vec::new();
+    for part in spec.split(',') {
+        let (lo, hi) = part.split_once('-').unwrap_or((part, part));
+        let number = |s: &str| {
+            if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+                Err(format!(
+                    "'[{spec}]': '{part}' is not a number or range like 1-9"
+                ))
+            } else {
+                s.parse::<u64>()
+                    .map_err(|_| format!("'[{spec}]': '{s}' is too large"))
+            }
+        };
+        let (a, b) = (number(lo)?, number(hi)?);
+        if a > b {
+            return Err(format!("'[{spec}]': range {part} runs backwards"));
+        }
+        if (b - a) as usize >= MAX_EXPANSION {
+            return Err(format!("expands to more than {MAX_EXPANSION} hosts"));
+        }
+        let width = if lo.len() > 1 && lo.starts_with('0') {
+            lo.len()
+        } else {
+            0
+        };
+        items.extend((a..=b).map(|n| format!("{n:0width$}")));
+    }
+    Ok(items)
+}
+
+/// Removes repeated targets, keeping the first of each.
+pub fn dedupe(targets: Vec<Target>) -> Vec<Target> {
+    let mut seen = std::collections::HashSet::new();
+    targets
+        .into_iter()
+        .filter(|t| seen.insert(t.clone()))
+        .collect()
+}
+
+/// Folds names into ranges: `web01 web02 web03 web05 db` →
+/// `db,web[01-03,05]`. Names are grouped by what surrounds their last run
+/// of digits (and its width, when zero-padded).
+pub fn fold<S: AsRef<str>>(names: &[S]) -> String {
+    use std::collections::BTreeMap;
+    let mut groups: BTreeMap<(String, String, usize), Vec<u64>> = BTreeMap::new();
+    let mut plain = Vec::new();
+    for name in names {
+        let name = name.as_ref();
+        match last_number(name) {
+            Some((prefix, digits, suffix)) => {
+                let width = if digits.len() > 1 && digits.starts_with('0') {
+                    digits.len()
+                } else {
+                    0
+                };
+                let n = digits.parse().unwrap_or(0);
+                groups
+                    .entry((prefix.to_string(), suffix.to_string(), width))
+                    .or_default()
+                    .push(n);
+            }
+            None => plain.push(name.to_string()),
+        }
+    }
+    let mut parts: Vec<(String, String)> = plain.into_iter().map(|p| (p.clone(), p)).collect();
+    for ((prefix, suffix, width), mut numbers) in groups {
+        numbers.sort_unstable();
+        numbers.dedup();
+        let text = if numbers.len() == 1 {
+            format!("{prefix}{:0width$}{suffix}", numbers[0])
+        } else {
+            let mut ranges = Vec::new();
+            let mut i = 0;
+            while i < numbers.len() {
+                let mut j = i;
+                while j + 1 < numbers.len() && numbers[j + 1] == numbers[j] + 1 {
+                    j += 1;
+                }
+                ranges.push(if i == j {
+                    format!("{:0width$}", numbers[i])
+                } else {
+                    format!("{:0width$}-{:0width$}", numbers[i], numbers[j])
+                });
+                i = j + 1;
+            }
+            format!("{prefix}[{}]{suffix}", ranges.join(","))
+        };
+        parts.push((format!("{prefix}{suffix}"), text));
+    }
+    parts.sort();
+    parts
+        .into_iter()
+        .map(|(_, text)| text)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Splits a name around its last run of ASCII digits.
+fn last_number(name: &str) -> Option<(&str, &str, &str)> {
+    let end = name.rfind(|c: char| c.is_ascii_digit())? + 1;
+    let start = name[..end]
+        .rfind(|c: char| !c.is_ascii_digit())
+        .map_or(0, |i| i + 1);
+    if end - start > 18 {
+        return None; // too long to be a counter
+    }
+    Some((&name[..start], &name[start..end], &name[end..]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hosts(entry: &str) -> Vec<String> {
+        parse_entry(entry)
+            .unwrap()
+            .into_iter()
+            .map(|t| t.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn entries() {
+        assert_eq!(hosts("web01"), ["web01"]);
+        assert_eq!(hosts("root@web01:2222"), ["root@web01:2222"]);
+        assert_eq!(hosts("[::1]:22"), ["[::1]:22"]);
+        assert_eq!(hosts("[::1]"), ["[::1]"]);
+        assert_eq!(hosts("::1"), ["[::1]"]);
+        assert_eq!(hosts("u@[fe80::1%eth0]:2200"), ["u@[fe80::1%eth0]:2200"]);
+        assert_eq!(hosts("127.0.0.1:22"), ["127.0.0.1:22"]);
+    }
+
+    #[test]
+    fn ranges() {
+        assert_eq!(hosts("web[01-03]"), ["web01", "web02", "web03"]);
+        assert_eq!(hosts("db[1,3,5-7]"), ["db1", "db3", "db5", "db6", "db7"]);
+        assert_eq!(hosts("r[1-2]n[1-2]"), ["r1n1", "r1n2", "r2n1", "r2n2"]);
+        assert_eq!(hosts("u@h[8-10]:22"), ["u@h8:22", "u@h9:22", "u@h10:22"]);
+        assert_eq!(hosts("127.0.0.[2-3]"), ["127.0.0.2", "127.0.0.3"]);
+    }
+
+    #[test]
+    fn bad_entries() {
+        for bad in [
+            "web[3-1]",
+            "web[1-",
+            "web]",
+            "h[a-b]",
+            "h:0",
+            "h:99999",
+            "@h",
+            "u@",
+            "we b",
+            "h[1-9999999]",
+            "h!",
+        ] {
+            assert!(parse_entry(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn lists_name_the_bad_line() {
+        let list = "# fleet\nweb01\n\n  web02 # comment\nweb[3-\n";
+        let err = parse_list(list, "hosts.txt").unwrap_err();
+        assert_eq!(err.to_string(), "hosts.txt:5: 'web[3-': '[' without ']'");
+        let ok = parse_list("a\n#x\n b c \n", "f").unwrap();
+        assert_eq!(ok.len(), 3);
+    }
+
+    #[test]
+    fn option_splits_on_commas_outside_brackets() {
+        let t = parse_option("a,db[1,3],c").unwrap();
+        let names: Vec<String> = t.iter().map(|t| t.to_string()).collect();
+        assert_eq!(names, ["a", "db1", "db3", "c"]);
+    }
+
+    #[test]
+    fn folding() {
+        assert_eq!(fold(&["web01", "web02", "web03", "web05"]), "web[01-03,05]");
+        assert_eq!(fold(&["db", "web1", "web2"]), "db,web[1-2]");
+        assert_eq!(
+            fold(&["127.0.0.2", "127.0.0.3", "127.0.0.10"]),
+            "127.0.0.[2-3,10]"
+        );
+        assert_eq!(fold(&["n1", "n10", "n9"]), "n[1,9-10]");
+        assert_eq!(fold(&["a"]), "a");
+        assert_eq!(fold::<&str>(&[]), "");
+    }
+
+    #[test]
+    fn dedupes_keeping_order() {
+        let t = parse_list("b\na\nb\nu@a\n", "f").unwrap();
+        let names: Vec<String> = dedupe(t).iter().map(|t| t.to_string()).collect();
+        assert_eq!(names, ["b", "a", "u@a"]);
+    }
+}

@@ -1,0 +1,118 @@
+//! The end-of-run summary on stderr (`100 hosts: 97 ok, 2 failed, 1
+//! unreachable`, then the folded names of the others) and the live
+//! progress count shown on a terminal.
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+use std::time::{Duration, Instant};
+
+use crate::fanout::Status;
+use crate::hosts::fold;
+
+/// Counts by status, and the hosts in each non-ok class.
+#[derive(Default)]
+pub struct Tally {
+    pub total: usize,
+    pub done: usize,
+    counts: BTreeMap<Status, usize>,
+    /// (status, detail) → host labels; detail is the exit code for `failed`.
+    others: BTreeMap<(Status, String), Vec<String>>,
+}
+
+impl Tally {
+    pub fn new(total: usize) -> Tally {
+        Tally {
+            total,
+            ..Tally::default()
+        }
+    }
+
+    pub fn add(&mut self, status: Status, exit_detail: String, label: &str) {
+        self.done += 1;
+        *self.counts.entry(status).or_default() += 1;
+        if status != Status::Ok {
+            self.others
+                .entry((status, exit_detail))
+                .or_default()
+                .push(label.to_string());
+        }
+    }
+
+    pub fn count(&self, status: Status) -> usize {
+        self.counts.get(&status).copied().unwrap_or(0)
+    }
+
+    /// `3 hosts: 2 ok, 1 failed`.
+    pub fn headline(&self) -> String {
+        let parts: Vec<String> = self
+            .counts
+            .iter()
+            .map(|(s, n)| format!("{n} {}", s.name()))
+            .collect();
+        let noun = if self.total == 1 { "host" } else { "hosts" };
+        if parts.is_empty() {
+            format!("{} {noun}", self.total)
+        } else {
+            format!("{} {noun}: {}", self.total, parts.join(", "))
+        }
+    }
+
+    /// The whole summary.
+    pub fn write(&self, w: &mut dyn Write) -> io::Result<()> {
+        writeln!(w, "{}", self.headline())?;
+        for ((status, detail), labels) in &self.others {
+            let detail = if detail.is_empty() {
+                String::new()
+            } else {
+                format!(" {detail}")
+            };
+            writeln!(w, "  {}{detail}: {}", status.name(), fold(labels))?;
+        }
+        Ok(())
+    }
+}
+
+/// A live `[37/100] 35 ok, 2 failed` line on a terminal's stderr.
+pub struct Progress {
+    shown: bool,
+    last: Instant,
+}
+
+impl Progress {
+    pub fn new() -> Progress {
+        Progress {
+            shown: false,
+            last: Instant::now() - Duration::from_secs(1),
+        }
+    }
+
+    /// Redraws, at most ten times a second (and always for the last host).
+    pub fn draw(&mut self, err: &mut dyn Write, tally: &Tally) -> io::Result<()> {
+        if tally.done < tally.total && self.last.elapsed() < Duration::from_millis(100) {
+            return Ok(());
+        }
+        self.last = Instant::now();
+        let counts = tally.headline();
+        let counts = counts.split_once(": ").map_or("", |(_, c)| c);
+        write!(err, "\r\x1b[K[{}/{}] {counts}", tally.done, tally.total)?;
+        err.flush()?;
+        self.shown = true;
+        Ok(())
+    }
+
+    /// Clears the line before other output.
+    pub fn erase(&mut self, err: &mut dyn Write) -> io::Result<()> {
+        if self.shown {
+            write!(err, "\r\x1b[K")?;
+            err.flush()?;
+            self.shown = false;
+        }
+        Ok(())
+    }
+}
+
+impl Default for Progress {
+    fn default() -> Progress {
+        Progress::new()
+    }
+}

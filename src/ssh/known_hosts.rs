@@ -1,0 +1,318 @@
+//! known_hosts: which keys are known for a host (plain and hashed entries,
+//! `[host]:port` for other ports, wildcards and negation), the verdict on a
+//! key a server presents, and appending keys learnt under accept-new.
+//!
+//! Files are read line by line, so one line ssh would not parse does not
+//! hide the ones after it (libssh2's `read_file` stops at the first). New
+//! keys are appended under one lock, never by rewriting the file.
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use super::config::glob;
+use super::digest::{base64_decode, hmac_sha1};
+
+/// What to do about host keys (`--host-key`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Policy {
+    /// Only known keys are accepted.
+    Strict,
+    /// Unknown keys are learnt (appended); changed keys are refused.
+    AcceptNew,
+    /// No checking at all.
+    Off,
+}
+
+/// One usable known_hosts line.
+#[derive(Debug, Clone)]
+struct Entry {
+    file: usize,
+    line: usize,
+    revoked: bool,
+    hosts: String,
+    key_type: String,
+    key: String,
+}
+
+/// The verdict on a presented key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// A line lists this key for this host.
+    Known,
+    /// No line names this host with a key of this type.
+    Unknown,
+    /// Lines name this host with a key of this type, but not this key; the
+    /// first such line is given.
+    Changed { file: PathBuf, line: usize },
+    /// The key is marked `@revoked`.
+    Revoked { file: PathBuf, line: usize },
+}
+
+/// The known_hosts files in use.
+#[derive(Debug)]
+pub struct KnownHosts {
+    files: Vec<PathBuf>,
+    entries: Mutex<Vec<Entry>>,
+    /// Serialises appends: one writer at a time, whole lines.
+    append: Mutex<()>,
+}
+
+impl KnownHosts {
+    /// Reads the files (missing ones are empty); new keys go to the first.
+    pub fn load(files: Vec<PathBuf>) -> KnownHosts {
+        let mut entries = Vec::new();
+        for (i, path) in files.iter().enumerate() {
+            let Ok(text) = std::fs::read_to_string(path) else {
+                continue;
+            };
+            for (n, line) in text.lines().enumerate() {
+                if let Some(e) = parse_line(line, i, n + 1) {
+                    entries.push(e);
+                }
+            }
+        }
+        KnownHosts {
+            files,
+            entries: Mutex::new(entries),
+            append: Mutex::new(()),
+        }
+    }
+
+    /// The key types known for `host:port`, in file order, for preferring
+    /// them in the handshake (libssh2 would otherwise pick one the file
+    /// does not know and the key would look changed).
+    pub fn key_types(&self, host: &str, port: u16) -> Vec<String> {
+        let names = names(host, port);
+        let entries = self.entries.lock().expect("known_hosts lock");
+        let mut types: Vec<String> = Vec::new();
+        for e in entries
+            .iter()
+            .filter(|e| !e.revoked && host_matches(&e.hosts, &names))
+        {
+            if !types.contains(&e.key_type) {
+                types.push(e.key_type.clone());
+            }
+        }
+        types
+    }
+
+    /// Judges the key `key` (base64) of type `key_type` from `host:port`.
+    pub fn check(&self, host: &str, port: u16, key_type: &str, key: &str) -> Verdict {
+        let names = names(host, port);
+        let entries = self.entries.lock().expect("known_hosts lock");
+        let mut changed = None;
+        for e in entries.iter() {
+            let applies = host_matches(&e.hosts, &names) || (e.revoked && e.hosts == "*");
+            if !applies {
+                continue;
+            }
+            if e.revoked {
+                if e.key == key {
+                    return Verdict::Revoked {
+                        file: self.files[e.file].clone(),
+                        line: e.line,
+                    };
+                }
+                continue;
+            }
+            if e.key_type == key_type {
+                if e.key == key {
+                    return Verdict::Known;
+                }
+                changed.get_or_insert((e.file, e.line));
+            }
+        }
+        match changed {
+            Some((file, line)) => Verdict::Changed {
+                file: self.files[file].clone(),
+                line,
+            },
+            None => Verdict::Unknown,
+        }
+    }
+
+    /// Appends a learnt key to the first file (creating it and its
+    /// directory), and remembers it.
+    pub fn learn(&self, host: &str, port: u16, key_type: &str, key: &str) -> std::io::Result<()> {
+        let _one_writer = self.append.lock().expect("known_hosts append lock");
+        let name = names(host, port).remove(0);
+        // Another worker may have learnt it meanwhile.
+        if self.check(host, port, key_type, key) == Verdict::Known {
+            return Ok(());
+        }
+        let path = self.files.first().ok_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::NotFound, "no known_hosts file")
+        })?;
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let mut file = OpenOptions::new().create(true).append(true).open(path)?;
+        let line_no = std::fs::read_to_string(path).map_or(0, |t| t.lines().count()) + 1;
+        file.write_all(format!("{name} {key_type} {key}\n").as_bytes())?;
+        self.entries.lock().expect("known_hosts lock").push(Entry {
+            file: 0,
+            line: line_no,
+            revoked: false,
+            hosts: name,
+            key_type: key_type.to_string(),
+            key: key.to_string(),
+        });
+        Ok(())
+    }
+
+    /// Where learnt keys are written.
+    pub fn primary(&self) -> Option<&PathBuf> {
+        self.files.first()
+    }
+}
+
+/// How OpenSSH names a host in known_hosts: `host` on port 22,
+/// `[host]:port` otherwise. The first name is the one to write.
+fn names(host: &str, port: u16) -> Vec<String> {
+    if port == 22 {
+        vec![host.to_string()]
+    } else {
+        vec![format!("[{host}]:{port}")]
+    }
+}
+
+fn parse_line(line: &str, file: usize, n: usize) -> Option<Entry> {
+    let line = line.trim();
+    if line.is_empty() || line.starts_with('#') {
+        return None;
+    }
+    let mut fields = line.split_whitespace();
+    let mut first = fields.next()?;
+    let mut revoked = false;
+    if first.starts_with('@') {
+        // @cert-authority lines name CA keys, which rrun does not use.
+        revoked = first == "@revoked";
+        if !revoked {
+            return None;
+        }
+        first = fields.next()?;
+    }
+    let key_type = fields.next()?;
+    let key = fields.next()?;
+    base64_decode(key)?;
+    Some(Entry {
+        file,
+        line: n,
+        revoked,
+        hosts: first.to_string(),
+        key_type: key_type.to_string(),
+        key: key.to_string(),
+    })
+}
+
+/// Whether a hosts field (`a,b,!c`, `|1|salt|hash`) names one of `names`.
+fn host_matches(field: &str, names: &[String]) -> bool {
+    if let Some(hashed) = field.strip_prefix("|1|") {
+        let Some((salt, hash)) = hashed.split_once('|') else {
+            return false;
+        };
+        let (Some(salt), Some(hash)) = (base64_decode(salt), base64_decode(hash)) else {
+            return false;
+        };
+        return names
+            .iter()
+            .any(|n| hmac_sha1(&salt, n.as_bytes()).as_slice() == hash.as_slice());
+    }
+    let mut hit = false;
+    for pattern in field.split(',') {
+        let (negated, pattern) = match pattern.strip_prefix('!') {
+            Some(p) => (true, p),
+            None => (false, pattern),
+        };
+        if names.iter().any(|n| glob(pattern, n)) {
+            if negated {
+                return false;
+            }
+            hit = true;
+        }
+    }
+    hit
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ssh::digest::base64_encode;
+
+    fn store(text: &str) -> (KnownHosts, PathBuf) {
+        let dir =
+            std::env::temp_dir().join(format!("kh-test-{}-{}", std::process::id(), text.len()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("known_hosts");
+        std::fs::write(&path, text).unwrap();
+        (KnownHosts::load(vec![path.clone()]), path)
+    }
+
+    #[test]
+    fn verdicts() {
+        let (kh, path) = store(
+            "web1 ssh-ed25519 AAAA\nnot a valid line at all\n[web2]:2222,web3 ssh-rsa BBBB\n*.example.com,!bad.example.com ssh-ed25519 CCCC\n",
+        );
+        assert_eq!(kh.check("web1", 22, "ssh-ed25519", "AAAA"), Verdict::Known);
+        assert_eq!(
+            kh.check("web1", 22, "ssh-ed25519", "ZZZZ"),
+            Verdict::Changed {
+                file: path.clone(),
+                line: 1
+            }
+        );
+        assert_eq!(kh.check("web1", 22, "ssh-rsa", "ZZZZ"), Verdict::Unknown);
+        assert_eq!(
+            kh.check("web1", 2222, "ssh-ed25519", "AAAA"),
+            Verdict::Unknown
+        );
+        assert_eq!(kh.check("web2", 2222, "ssh-rsa", "BBBB"), Verdict::Known);
+        assert_eq!(kh.check("web3", 22, "ssh-rsa", "BBBB"), Verdict::Known);
+        assert_eq!(
+            kh.check("a.example.com", 22, "ssh-ed25519", "CCCC"),
+            Verdict::Known
+        );
+        assert_eq!(
+            kh.check("bad.example.com", 22, "ssh-ed25519", "CCCC"),
+            Verdict::Unknown
+        );
+        assert_eq!(kh.key_types("web2", 2222), ["ssh-rsa"]);
+    }
+
+    #[test]
+    fn hashed_names() {
+        let salt = b"0123456789abcdefghij";
+        let hash = hmac_sha1(salt, b"[10.0.0.5]:2200");
+        let line = format!(
+            "|1|{}|{} ssh-ed25519 AAAA\n",
+            base64_encode(salt),
+            base64_encode(&hash)
+        );
+        let (kh, _) = store(&line);
+        assert_eq!(
+            kh.check("10.0.0.5", 2200, "ssh-ed25519", "AAAA"),
+            Verdict::Known
+        );
+        assert_eq!(
+            kh.check("10.0.0.5", 22, "ssh-ed25519", "AAAA"),
+            Verdict::Unknown
+        );
+    }
+
+    #[test]
+    fn learning_appends_one_line() {
+        let (kh, path) = store("web1 ssh-ed25519 AAAA\n");
+        kh.learn("127.0.0.2", 2222, "ssh-ed25519", "DDDD").unwrap();
+        kh.learn("127.0.0.2", 2222, "ssh-ed25519", "DDDD").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "web1 ssh-ed25519 AAAA\n[127.0.0.2]:2222 ssh-ed25519 DDDD\n"
+        );
+        assert_eq!(
+            kh.check("127.0.0.2", 2222, "ssh-ed25519", "DDDD"),
+            Verdict::Known
+        );
+    }
+}

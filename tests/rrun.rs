@@ -1,0 +1,825 @@
+//! End-to-end tests of rrun against real OpenSSH sshd "hosts" on loopback
+//! (see util/fleet.rs): every output mode, the options, and each failure
+//! class with its exit status.
+
+mod util;
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use util::Dir;
+use util::fleet::{Fleet, free_port, keys};
+
+fn sorted_lines(text: &str) -> Vec<String> {
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    lines.sort();
+    lines
+}
+
+#[test]
+fn streams_host_prefixed_whole_lines_to_stdout_and_stderr() {
+    let fleet = Fleet::start(3);
+    let dir = Dir::new("rrun-stream");
+    let (out, err) = fleet
+        .rrun(&dir)
+        .args(["hostname;", "echo", "oops", ">&2;", "printf", "no-newline"])
+        .expect_exit_text(0);
+    assert_eq!(
+        sorted_lines(&out),
+        [
+            "127.0.0.2: host0",
+            "127.0.0.2: no-newline",
+            "127.0.0.3: host1",
+            "127.0.0.3: no-newline",
+            "127.0.0.4: host2",
+            "127.0.0.4: no-newline",
+        ]
+    );
+    assert!(out.ends_with('\n'));
+    let mut err_lines = sorted_lines(&err);
+    assert_eq!(err_lines.pop().unwrap(), "3 hosts: 3 ok");
+    assert_eq!(
+        err_lines,
+        ["127.0.0.2: oops", "127.0.0.3: oops", "127.0.0.4: oops"]
+    );
+}
+
+#[test]
+fn host_list_from_stdin_with_ranges_comments_and_duplicates() {
+    let fleet = Fleet::start(3);
+    let dir = Dir::new("rrun-stdin-list");
+    let (out, err) = dir
+        .command("rrun")
+        .arg("-F")
+        .arg(fleet.config())
+        .arg("hostname")
+        .stdin("# the fleet\n127.0.0.[2-3]\n\n127.0.0.2   # again\n")
+        .expect_exit_text(0);
+    assert_eq!(sorted_lines(&out), ["127.0.0.2: host0", "127.0.0.3: host1"]);
+    assert_eq!(err, "2 hosts: 2 ok\n");
+    // -H with ranges; the user and port in the entry win.
+    let (out, _) = dir
+        .command("rrun")
+        .arg("-F")
+        .arg(fleet.config())
+        .arg("-H")
+        .arg(format!("fleet@127.0.0.[3-4]:{}", fleet.port))
+        .arg("whoami")
+        .expect_exit_text(0);
+    assert_eq!(
+        sorted_lines(&out),
+        [
+            "127.0.0.3:PORT: fleet".replace("PORT", &fleet.port.to_string()),
+            "127.0.0.4:PORT: fleet".replace("PORT", &fleet.port.to_string())
+        ]
+    );
+}
+
+#[test]
+fn a_malformed_host_list_names_the_line_and_runs_nothing() {
+    let dir = Dir::new("rrun-bad-list");
+    dir.create("hosts", "web01\nweb[3-\n");
+    let (out, err) = dir
+        .command("rrun")
+        .args(["--hosts", "hosts", "touch", "/tmp/never"])
+        .expect_exit_text(2);
+    assert_eq!(out, "");
+    assert_eq!(err, "rrun: hosts:2: 'web[3-': '[' without ']'\n");
+    let (_, err) = dir
+        .command("rrun")
+        .args(["-H", "a,b:99999", "true"])
+        .expect_exit_text(2);
+    assert_eq!(
+        err,
+        "rrun: -H:1: 'b:99999': invalid port '99999': expected 1 to 65535\n"
+    );
+    let (_, err) = dir.command("rrun").args(["-H", "a"]).expect_exit_text(2);
+    assert!(err.starts_with("rrun: no command given"), "{err}");
+}
+
+#[test]
+fn inline_blocks_with_headers_and_exit_status_1() {
+    let fleet = Fleet::start(2);
+    let dir = Dir::new("rrun-inline");
+    let (out, err) = fleet
+        .rrun(&dir)
+        .args([
+            "--inline",
+            "--",
+            "echo",
+            "hi;",
+            "[",
+            "$(hostname)",
+            "=",
+            "host0",
+            "]",
+            "||",
+            "exit",
+            "2",
+        ])
+        .expect_exit_text(1);
+    let blocks: Vec<&str> = out.split_inclusive("hi\n").collect();
+    assert_eq!(blocks.len(), 2, "{out}");
+    let mut headers: Vec<String> = out
+        .lines()
+        .filter(|l| l.starts_with('['))
+        .map(|l| {
+            // [1/2] 127.0.0.2 OK 0.1s → drop the duration
+            let mut words: Vec<&str> = l.split(' ').collect();
+            words.pop();
+            words[1..].join(" ")
+        })
+        .collect();
+    headers.sort();
+    assert_eq!(headers, ["127.0.0.2 OK", "127.0.0.3 FAILED exit=2"]);
+    assert!(
+        out.lines().any(|l| l.starts_with("[1/2] "))
+            && out.lines().any(|l| l.starts_with("[2/2] "))
+    );
+    assert_eq!(err, "2 hosts: 1 ok, 1 failed\n  failed exit=2: 127.0.0.3\n");
+}
+
+#[test]
+fn gather_groups_identical_output_under_folded_names() {
+    let fleet = Fleet::start(5);
+    let dir = Dir::new("rrun-gather");
+    let (out, _) = fleet
+        .rrun(&dir)
+        .args([
+            "-g",
+            "case",
+            "$(hostname)",
+            "in",
+            "host3)",
+            "echo",
+            "odd;;",
+            "*)",
+            "echo",
+            "same;;",
+            "esac",
+        ])
+        .expect_exit_text(0);
+    let block = |title: &str, body: &str| {
+        let rule = "-".repeat(title.len());
+        format!("{rule}\n{title}\n{rule}\n{body}\n")
+    };
+    assert!(out.contains(&block("127.0.0.[2-4,6] (4)", "same")), "{out}");
+    assert!(out.contains(&block("127.0.0.5 (1)", "odd")), "{out}");
+    assert_eq!(out.lines().count(), 8);
+}
+
+#[test]
+fn json_records_one_per_host() {
+    let fleet = Fleet::start(2);
+    let dir = Dir::new("rrun-json");
+    let (out, _) = fleet
+        .rrun(&dir)
+        .args(["--json", "echo", "out;", "echo", "err", ">&2;", "exit", "3"])
+        .expect_exit_text(1);
+    let records: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(records.len(), 2);
+    for r in &records {
+        let keys: Vec<&str> = r.as_object().unwrap().keys().map(|k| k.as_str()).collect();
+        assert_eq!(keys.len(), 11);
+        assert_eq!(r["user"], "fleet");
+        assert_eq!(r["port"], fleet.port);
+        assert_eq!(r["status"], "failed");
+        assert_eq!(r["exit_code"], 3);
+        assert_eq!(r["signal"], serde_json::Value::Null);
+        assert_eq!(r["stdout"], "out\n");
+        assert_eq!(r["stderr"], "err\n");
+        assert!(r["started"].as_str().unwrap().ends_with('Z'));
+        assert!(r["duration_ms"].as_u64().is_some());
+    }
+    // Field order is fixed.
+    assert!(out.lines().all(|l| l.starts_with("{\"host\":\"127.0.0.")));
+    // And jpretty reads it.
+    let pretty = dir
+        .command("jpretty")
+        .args(["-c", "-S"])
+        .stdin(&out)
+        .stdout();
+    assert_eq!(pretty.lines().count(), 2);
+}
+
+#[test]
+fn outdir_and_errdir_hold_byte_exact_output() {
+    let fleet = Fleet::start(2);
+    let dir = Dir::new("rrun-outdir");
+    fleet
+        .rrun(&dir)
+        .args([
+            "-o",
+            "out",
+            "-e",
+            "err",
+            "printf",
+            "'\\377\\376 raw\\000 bytes'",
+            ";",
+            "printf",
+            "'e\\201'",
+            ">&2",
+        ])
+        .expect_exit(0);
+    for addr in &fleet.addrs {
+        assert_eq!(
+            std::fs::read(dir.join("out").join(addr)).unwrap(),
+            b"\xff\xfe raw\x00 bytes"
+        );
+        assert_eq!(std::fs::read(dir.join("err").join(addr)).unwrap(), b"e\x81");
+    }
+    // No temporary files are left behind.
+    assert_eq!(std::fs::read_dir(dir.join("out")).unwrap().count(), 2);
+}
+
+#[test]
+fn five_megabytes_from_each_of_twenty_hosts_never_interleave() {
+    let fleet = Fleet::start(20);
+    let dir = Dir::new("rrun-big");
+    let out = fleet
+        .rrun(&dir)
+        .args([
+            "head",
+            "-c",
+            "5000000",
+            "/dev/zero",
+            "|",
+            "tr",
+            "'\\0'",
+            "x",
+            "|",
+            "fold",
+            "-w",
+            "99",
+        ])
+        .expect_exit(0);
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut per_host = std::collections::HashMap::new();
+    let line = "x".repeat(99);
+    for l in text.lines() {
+        let (host, rest) = l.split_once(": ").unwrap();
+        assert!(
+            rest == line || rest == "x".repeat(5_000_000 % 99),
+            "interleaved: {l:.80}"
+        );
+        *per_host.entry(host.to_string()).or_insert(0) += 1;
+    }
+    assert_eq!(per_host.len(), 20);
+    assert!(per_host.values().all(|&n| n == 5_000_000 / 99 + 1));
+}
+
+#[test]
+fn stdin_is_broadcast_with_dash_capital_i() {
+    let fleet = Fleet::start(3);
+    let dir = Dir::new("rrun-broadcast");
+    let input = "line one\nline two\n".repeat(1000);
+    let (out, _) = fleet
+        .rrun(&dir)
+        .args(["-I", "-g", "sha1sum"])
+        .stdin(&input)
+        .expect_exit_text(0);
+    let expected = Command::new("sha1sum")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(input.as_bytes())?;
+            c.wait_with_output()
+        });
+    let expected = String::from_utf8(expected.unwrap().stdout).unwrap();
+    assert!(out.contains("127.0.0.[2-4] (3)"), "{out}");
+    assert!(out.ends_with(&expected), "{out}");
+    let (_, err) = dir.command("rrun").args(["-I", "true"]).expect_exit_text(2);
+    assert!(err.contains("give the hosts with -H or --hosts"), "{err}");
+}
+
+#[test]
+fn a_local_script_runs_with_its_arguments() {
+    let fleet = Fleet::start(2);
+    let dir = Dir::new("rrun-script");
+    dir.create(
+        "probe.sh",
+        "#!/bin/sh\necho \"args: $# [$1] [$2]\"\nhostname\n",
+    );
+    dir.create(
+        "probe.py",
+        "#!/usr/bin/env python3\nimport sys\nprint('py', sys.argv[1:])\n",
+    );
+    let (out, _) = fleet
+        .rrun(&dir)
+        .args(["--script", "probe.sh", "one two", "it's"])
+        .expect_exit_text(0);
+    assert_eq!(
+        sorted_lines(&out),
+        [
+            "127.0.0.2: args: 2 [one two] [it's]",
+            "127.0.0.2: host0",
+            "127.0.0.3: args: 2 [one two] [it's]",
+            "127.0.0.3: host1"
+        ]
+    );
+    if std::path::Path::new("/usr/bin/python3").exists() {
+        let (out, _) = fleet
+            .rrun(&dir)
+            .args(["--script", "probe.py", "a"])
+            .expect_exit_text(0);
+        assert_eq!(
+            sorted_lines(&out),
+            ["127.0.0.2: py ['a']", "127.0.0.3: py ['a']"]
+        );
+    }
+}
+
+#[test]
+fn a_refused_port_is_unreachable_with_exit_3() {
+    let fleet = Fleet::start(1);
+    let dir = Dir::new("rrun-refused");
+    let (out, err) = dir
+        .command("rrun")
+        .arg("-F")
+        .arg(fleet.config())
+        .arg("-H")
+        .arg(format!("127.0.0.2,127.0.0.99:{}", free_port()))
+        .arg("echo ran")
+        .expect_exit_text(3);
+    assert_eq!(out, "127.0.0.2: ran\n");
+    assert!(
+        err.contains(": unreachable: cannot connect to port "),
+        "{err}"
+    );
+    assert!(
+        err.ends_with(
+            "2 hosts: 1 ok, 1 unreachable\n  unreachable: 127.0.0.99:PORT\n"
+                .replace("PORT", err.rsplit(':').next().unwrap().trim())
+                .as_str()
+        ) || err.contains("  unreachable: 127.0.0.99:"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_silent_listener_fails_within_the_connect_timeout() {
+    let dir = Dir::new("rrun-silent");
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    // Accept and never speak.
+    let _keep = std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in listener.incoming() {
+            held.push(s);
+        }
+    });
+    let started = Instant::now();
+    let (_, err) = dir
+        .command("rrun")
+        .args(["--connect-timeout", "1.5", "-H"])
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("true")
+        .expect_exit_text(3);
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    assert!(
+        err.contains("unreachable: timed out after 1.5s during the SSH handshake"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_key_the_host_refuses_is_an_auth_failure() {
+    let fleet = Fleet::start(1);
+    let dir = Dir::new("rrun-auth");
+    let config = format!(
+        "Host 127.*\n  User fleet\n  Port {}\n  IdentitiesOnly yes\n  UserKnownHostsFile {}\n",
+        fleet.port,
+        fleet.known_hosts().display()
+    );
+    dir.create("config", config);
+    let (out, err) = dir
+        .command("rrun")
+        .args(["-F", "config", "-i"])
+        .arg(&keys().wrong_key)
+        .args(["-H", "127.0.0.2", "echo", "ran"])
+        .expect_exit_text(3);
+    assert_eq!(out, "");
+    assert!(
+        err.contains("127.0.0.2: auth: authentication as fleet failed (tried "),
+        "{err}"
+    );
+    assert!(
+        err.ends_with("1 host: 1 auth\n  auth: 127.0.0.2\n"),
+        "{err}"
+    );
+    // The right key with -i works.
+    let (out, _) = dir
+        .command("rrun")
+        .args(["-F", "config", "-i"])
+        .arg(&keys().client_key)
+        .args(["-H", "127.0.0.2", "echo", "ran"])
+        .expect_exit_text(0);
+    assert_eq!(out, "127.0.0.2: ran\n");
+}
+
+#[test]
+fn host_keys_unknown_appended_strict_refused_changed_refused() {
+    let fleet = Fleet::start(2);
+    let dir = Dir::new("rrun-hostkeys");
+    let known = fleet.known_hosts();
+    // Strict with an empty known_hosts: refused, nothing recorded.
+    let (_, err) = fleet
+        .rrun(&dir)
+        .args(["--host-key=strict", "true"])
+        .expect_exit_text(3);
+    assert!(err.contains("hostkey: host key of [127.0.0.2]:"), "{err}");
+    assert!(err.contains("is not known and --host-key=strict"), "{err}");
+    assert!(!known.exists());
+    // accept-new: appended, one line per host, [host]:port form.
+    fleet.rrun(&dir).arg("true").expect_exit(0);
+    let text = std::fs::read_to_string(&known).unwrap();
+    let mut lines = sorted_lines(&text);
+    lines
+        .iter_mut()
+        .for_each(|l| *l = l.split(' ').take(2).collect::<Vec<_>>().join(" "));
+    assert_eq!(
+        lines,
+        [
+            format!("[127.0.0.2]:{} ssh-ed25519", fleet.port),
+            format!("[127.0.0.3]:{} ssh-ed25519", fleet.port)
+        ]
+    );
+    // Strict now passes.
+    fleet
+        .rrun(&dir)
+        .args(["--host-key", "strict", "true"])
+        .expect_exit(0);
+    // A host whose key changed: refused, naming the file and line; not run.
+    drop(fleet);
+    let _ = &dir;
+    let changed = Fleet::start_with(2, &keys().other_host_key);
+    std::fs::write(
+        changed.known_hosts(),
+        text.replace(
+            &format!(
+                "]:{} ",
+                text.split("]:").nth(1).unwrap().split(' ').next().unwrap()
+            ),
+            &format!("]:{} ", changed.port),
+        ),
+    )
+    .unwrap();
+    let marker = dir.join("ran");
+    let (out, err) = changed
+        .rrun(&dir)
+        .arg(format!("touch {}; echo ran", marker.display()))
+        .expect_exit_text(3);
+    assert_eq!(out, "");
+    assert!(!marker.exists());
+    let kh = changed.known_hosts().display().to_string();
+    assert!(
+        err.contains("has CHANGED: the ssh-ed25519 key does not match "),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("{kh}:1")) && err.contains(&format!("{kh}:2")),
+        "{err}"
+    );
+    assert!(
+        err.ends_with("2 hosts: 2 hostkey\n  hostkey: 127.0.0.[2-3]\n"),
+        "{err}"
+    );
+    // off: runs anyway.
+    changed
+        .rrun(&dir)
+        .args(["--host-key=off", "true"])
+        .expect_exit(0);
+}
+
+#[test]
+fn a_command_killed_by_a_signal_reports_it() {
+    let fleet = Fleet::start(1);
+    let dir = Dir::new("rrun-signal");
+    let (_, err) = fleet
+        .rrun(&dir)
+        .args(["--json", "kill", "-KILL", "$$"])
+        .expect_exit_text(1);
+    let _ = err;
+    let (out, _) = fleet
+        .rrun(&dir)
+        .args(["--json", "kill", "-TERM", "$$"])
+        .expect_exit_text(1);
+    let r: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(r["status"], "failed");
+    assert_eq!(r["signal"], "TERM");
+    assert_eq!(r["exit_code"], serde_json::Value::Null);
+    let (_, err) = fleet
+        .rrun(&dir)
+        .args(["kill", "-KILL", "$$"])
+        .expect_exit_text(1);
+    assert!(
+        err.contains("127.0.0.2: failed: killed by signal KILL"),
+        "{err}"
+    );
+    assert!(err.ends_with("  failed signal=KILL: 127.0.0.2\n"), "{err}");
+}
+
+#[test]
+fn the_command_deadline_ends_the_remote_process() {
+    let fleet = Fleet::start(2);
+    let dir = Dir::new("rrun-deadline");
+    let started = Instant::now();
+    let (out, err) = fleet
+        .rrun(&dir)
+        .args(["-t", "1", "echo", "started;", "sleep", "4321"])
+        .expect_exit_text(3);
+    assert!(started.elapsed() < Duration::from_secs(4));
+    assert_eq!(
+        sorted_lines(&out),
+        ["127.0.0.2: started", "127.0.0.3: started"]
+    );
+    assert!(
+        err.contains("timeout: the command did not finish in time"),
+        "{err}"
+    );
+    assert!(
+        err.ends_with("2 hosts: 2 timeout\n  timeout: 127.0.0.[2-3]\n"),
+        "{err}"
+    );
+    // The remote sleeps were hung up, not left running.
+    let mut gone = false;
+    for _ in 0..50 {
+        let ps = Command::new("pgrep")
+            .args(["-f", "sleep 4321"])
+            .output()
+            .unwrap();
+        if ps.stdout.is_empty() {
+            gone = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(gone, "remote command still running");
+}
+
+#[test]
+fn failed_and_log_files() {
+    let fleet = Fleet::start(3);
+    let dir = Dir::new("rrun-failed");
+    let dead = format!("127.0.0.99:{}", free_port());
+    dir.create("hosts", format!("{}{dead}\n", fleet.hosts()));
+    let (_, _) = dir
+        .command("rrun")
+        .arg("-F")
+        .arg(fleet.config())
+        .args([
+            "--hosts",
+            "hosts",
+            "--failed",
+            "retry.txt",
+            "--log",
+            "run.log",
+            "--",
+            "test",
+            "$(hostname)",
+            "!=",
+            "host1",
+        ])
+        .expect_exit_text(3);
+    assert_eq!(
+        std::fs::read_to_string(dir.join("retry.txt")).unwrap(),
+        format!("127.0.0.3\n{dead}\n")
+    );
+    let log = std::fs::read_to_string(dir.join("run.log")).unwrap();
+    assert_eq!(log.lines().count(), 4);
+    let line = log.lines().find(|l| l.contains(" 127.0.0.3 ")).unwrap();
+    let words: Vec<&str> = line.split(' ').collect();
+    assert!(words[0].starts_with("20") && words[0].ends_with('Z'));
+    assert_eq!(&words[1..4], ["127.0.0.3", "failed", "exit=1"]);
+    assert!(log.lines().any(
+        |l| l.contains(&format!("{dead} unreachable exit=- ")) && l.contains("cannot connect")
+    ));
+    // The failed list feeds straight back in.
+    let (_, err) = dir
+        .command("rrun")
+        .arg("-F")
+        .arg(fleet.config())
+        .args(["--hosts", "retry.txt", "--log", "run.log", "true"])
+        .expect_exit_text(3);
+    assert!(
+        err.starts_with("rrun: 127.0.0.99:") || err.contains("2 hosts: 1 ok, 1 unreachable"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("run.log"))
+            .unwrap()
+            .lines()
+            .count(),
+        6
+    );
+}
+
+#[test]
+fn ssh_config_patterns_hostname_user_port_and_flags() {
+    let fleet = Fleet::start(2);
+    let dir = Dir::new("rrun-config");
+    let k = keys();
+    dir.create(
+        "config",
+        format!(
+            "Host web* !web2\n  HostName 127.0.0.2\nHost web2\n  HostName 127.0.0.3\nHost *\n  User fleet\n  Port {}\n  IdentityFile {}\n  IdentitiesOnly yes\n  UserKnownHostsFile {}\n  ConnectTimeout 5\n",
+            fleet.port,
+            k.client_key.display(),
+            dir.join("kh").display()
+        ),
+    );
+    let (out, _) = dir
+        .command("rrun")
+        .args(["-F", "config", "-H", "web1,web2", "hostname"])
+        .expect_exit_text(0);
+    assert_eq!(sorted_lines(&out), ["web1: host0", "web2: host1"]);
+    // -l and --port where the list names none; the list's own win.
+    dir.create(
+        "bare",
+        format!(
+            "Host *\n  IdentityFile {}\n  UserKnownHostsFile {}\n",
+            k.client_key.display(),
+            dir.join("kh2").display()
+        ),
+    );
+    let (out, _) = dir
+        .command("rrun")
+        .args(["-F", "bare", "-l", "fleet", "--port"])
+        .arg(fleet.port.to_string())
+        .args(["-H", "127.0.0.2", "whoami"])
+        .expect_exit_text(0);
+    assert_eq!(out, "127.0.0.2: fleet\n");
+    // A bad config line is an error naming it.
+    dir.create("broken", "Host *\n  Port twenty\n");
+    let (_, err) = dir
+        .command("rrun")
+        .args(["-F", "broken", "-H", "x", "true"])
+        .expect_exit_text(2);
+    assert_eq!(
+        err,
+        "rrun: ssh_config: broken:2: Port 'twenty' is not a port number\n"
+    );
+    let (_, err) = dir
+        .command("rrun")
+        .args(["-F", "missing", "-H", "x", "true"])
+        .expect_exit_text(2);
+    assert_eq!(err, "rrun: missing: no such ssh_config file (-F)\n");
+}
+
+#[test]
+fn a_thousand_workers_and_retries() {
+    let fleet = Fleet::start(4);
+    let dir = Dir::new("rrun-fanout");
+    let (out, err) = fleet
+        .rrun(&dir)
+        .args(["-p", "1000", "--retry", "2", "echo", "x"])
+        .expect_exit_text(0);
+    assert_eq!(out.lines().count(), 4);
+    assert_eq!(err, "4 hosts: 4 ok\n");
+    // Fanout 1 runs hosts one at a time: each start comes after the last end.
+    let (out, _) = fleet
+        .rrun(&dir)
+        .args(["-p", "1", "--json", "sleep", "0.2"])
+        .expect_exit_text(0);
+    assert_eq!(out.lines().count(), 4);
+    let (_, err) = fleet
+        .rrun(&dir)
+        .args(["-p", "0", "true"])
+        .expect_exit_text(2);
+    assert!(err.starts_with("rrun: -p: invalid value '0'"), "{err}");
+    // Retries apply to connection failures: a port that opens late.
+    let port = free_port();
+    let late = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        let l = TcpListener::bind(("127.0.0.1", port)).unwrap();
+        let _ = l.accept();
+        std::thread::sleep(Duration::from_secs(3));
+    });
+    let (_, err) = dir
+        .command("rrun")
+        .args(["--retry", "3", "--connect-timeout", "1", "-H"])
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("true")
+        .expect_exit_text(3);
+    // It got past "refused" to the listener, which never speaks.
+    assert!(
+        err.contains("timed out after 1s during the SSH handshake"),
+        "{err}"
+    );
+    late.join().unwrap();
+}
+
+#[test]
+fn ctrl_c_stops_prints_the_summary_and_exits_130() {
+    let fleet = Fleet::start(3);
+    let dir = Dir::new("rrun-ctrl-c");
+    let mut child = Command::new(util::binary("rrun"))
+        .arg("-F")
+        .arg(fleet.config())
+        .arg("--hosts")
+        .arg(fleet.hosts_file())
+        .args(["-p", "2", "echo", "up;", "sleep", "5678"])
+        .current_dir(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until two hosts are running.
+    let mut stdout = child.stdout.take().unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 256];
+    while seen.iter().filter(|&&b| b == b'\n').count() < 2 {
+        let n = stdout.read(&mut buf).unwrap();
+        assert!(n > 0);
+        seen.extend_from_slice(&buf[..n]);
+    }
+    let started = Instant::now();
+    unsafe_kill(child.id(), 2);
+    let status = child.wait().unwrap();
+    assert!(started.elapsed() < Duration::from_secs(3));
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert_eq!(status.code(), Some(130), "{err}");
+    assert!(
+        err.ends_with("3 hosts: 3 interrupted\n  interrupted: 127.0.0.[2-4]\n"),
+        "{err}"
+    );
+}
+
+fn unsafe_kill(pid: u32, sig: i32) {
+    Command::new("kill")
+        .arg(format!("-{sig}"))
+        .arg(pid.to_string())
+        .status()
+        .unwrap();
+}
+
+#[test]
+fn a_closed_pipe_ends_quietly() {
+    let fleet = Fleet::start(2);
+    let dir = Dir::new("rrun-pipe");
+    let mut child = Command::new(util::binary("rrun"))
+        .arg("-F")
+        .arg(fleet.config())
+        .arg("--hosts")
+        .arg(fleet.hosts_file())
+        .args(["seq", "1000000"])
+        .current_dir(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 16];
+    child
+        .stdout
+        .as_mut()
+        .unwrap()
+        .read_exact(&mut first)
+        .unwrap();
+    drop(child.stdout.take());
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+    assert_eq!(err, "");
+}
+
+#[test]
+fn help_man_and_usage() {
+    let dir = Dir::new("rrun-help");
+    let (out, _) = dir.command("rrun").arg("-h").expect_exit_text(0);
+    assert!(out.contains("Usage: rrun [OPTIONS] [--] COMMAND [ARG...]"));
+    assert!(out.contains("-p, --fanout=N"));
+    let (_, err) = dir
+        .command("rrun")
+        .args(["--host-key=maybe", "-H", "a", "true"])
+        .expect_exit_text(2);
+    assert!(
+        err.starts_with("rrun: --host-key: invalid value 'maybe'"),
+        "{err}"
+    );
+    // Options after the command belong to the command.
+    let (_, err) = dir
+        .command("rrun")
+        .args(["-H", "a", "--retry", "x", "ls", "-l"])
+        .expect_exit_text(2);
+    assert!(err.starts_with("rrun: --retry: invalid value 'x'"), "{err}");
+}
