@@ -823,3 +823,39 @@ fn help_man_and_usage() {
         .expect_exit_text(2);
     assert!(err.starts_with("rrun: --retry: invalid value 'x'"), "{err}");
 }
+
+#[test]
+fn proxy_jump_goes_through_the_bastion() {
+    // 127.0.0.2 is the bastion, 127.0.0.3 the target.
+    let fleet = Fleet::start(2);
+    let closed = Fleet::start_configured(1, &keys().host_key, "AllowTcpForwarding no\n");
+    let dir = Dir::new("rrun-jump");
+    dir.create(
+        "config",
+        format!(
+            "Host target\n  HostName 127.0.0.3\n  ProxyJump fleet@127.0.0.2:{}\n\
+             Host blocked\n  HostName 127.0.0.3\n  ProxyJump 127.0.0.2:{}\n\
+             Host *\n  User fleet\n  Port {}\n  IdentityFile {}\n  IdentitiesOnly yes\n  UserKnownHostsFile {}\n",
+            fleet.port,
+            closed.port,
+            fleet.port,
+            keys().client_key.display(),
+            dir.join("kh").display()
+        ),
+    );
+    let (out, err) = dir
+        .command("rrun")
+        .args(["-F", "config", "-H", "target", "hostname"])
+        .expect_exit_text(0);
+    assert_eq!(out, "target: host1\n", "{err}");
+    // A bastion that refuses to forward: the hop really is used.
+    let (out, err) = dir
+        .command("rrun")
+        .args(["-F", "config", "-H", "blocked", "hostname"])
+        .expect_exit_text(3);
+    assert_eq!(out, "");
+    assert!(err.contains("blocked: unreachable: the jump host could not open a connection to 127.0.0.3:"), "{err}");
+    // Both hops' keys were learnt.
+    let kh = std::fs::read_to_string(dir.join("kh")).unwrap();
+    assert!(kh.contains(&format!("[127.0.0.2]:{} ", fleet.port)) && kh.contains(&format!("[127.0.0.3]:{} ", fleet.port)), "{kh}");
+}

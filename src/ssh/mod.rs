@@ -5,5 +5,6 @@
 pub mod auth;
 pub mod config;
 pub mod digest;
+pub mod jump;
 pub mod known_hosts;
 pub mod session;

@@ -61,8 +61,8 @@ pub struct Destination {
     /// The known_hosts files that apply (shared by hosts that use the same).
     pub known_hosts: Arc<KnownHosts>,
     pub policy: Policy,
-    /// ssh_config's ProxyJump (first hop), if any.
-    pub proxy_jump: Option<String>,
+    /// The jump host to go through (ssh_config's ProxyJump, one hop).
+    pub jump: Option<Box<Destination>>,
 }
 
 /// What every connection shares.
@@ -95,11 +95,6 @@ pub struct Connection {
 /// Connects, checks the host key and authenticates, all within the
 /// destination's connect timeout.
 pub fn connect(dest: &Destination, ctx: &Context) -> Result<Connection, Failure> {
-    if let Some(jump) = &dest.proxy_jump {
-        return Err(Failure::Unreachable(format!(
-            "ProxyJump {jump} is not supported yet; connect directly or remove it from ssh_config"
-        )));
-    }
     let started = Instant::now();
     let deadline = started + dest.connect_timeout;
     let timed_out = |what: &str| {
@@ -108,34 +103,29 @@ pub fn connect(dest: &Destination, ctx: &Context) -> Result<Connection, Failure>
             seconds(dest.connect_timeout)
         ))
     };
-    let addrs: Vec<_> = (dest.host.as_str(), dest.port)
-        .to_socket_addrs()
-        .map_err(|e| Failure::Unreachable(format!("cannot resolve {}: {e}", dest.host)))?
-        .collect();
-    let mut stream = None;
-    let mut last_error = None;
-    for addr in &addrs {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(timed_out("TCP connect"));
-        }
-        match TcpStream::connect_timeout(addr, left) {
-            Ok(s) => {
-                stream = Some(s);
-                break;
-            }
-            Err(e) => last_error = Some(e),
-        }
-    }
-    let stream = stream.ok_or_else(|| match last_error {
-        Some(e) if e.kind() == io::ErrorKind::TimedOut => timed_out("TCP connect"),
-        Some(e) => Failure::Unreachable(format!("cannot connect to port {}: {e}", dest.port)),
-        None => Failure::Unreachable(format!("{} has no address", dest.host)),
-    })?;
-    let _ = stream.set_nodelay(true);
-    let fd = stream.as_raw_fd();
     let mut sess = Session::new().map_err(|e| Failure::Unreachable(e.to_string()))?;
-    sess.set_tcp_stream(stream);
+    let fd = match &dest.jump {
+        None => {
+            let stream = tcp_connect(dest, deadline)?;
+            let fd = stream.as_raw_fd();
+            sess.set_tcp_stream(stream);
+            fd
+        }
+        Some(jump) => {
+            let via = |f: Failure| match f {
+                Failure::Unreachable(m) => Failure::Unreachable(format!("jump host {}: {m}", jump.host)),
+                Failure::Auth(m) => Failure::Auth(format!("jump host {}: {m}", jump.host)),
+                Failure::HostKey(m) => Failure::HostKey(format!("jump host {}: {m}", jump.host)),
+                other => other,
+            };
+            let bastion = connect(jump, ctx).map_err(via)?;
+            let stream = super::jump::bridge(bastion.sess, bastion.fd, &dest.host, dest.port)
+                .map_err(Failure::Unreachable)?;
+            let fd = stream.as_raw_fd();
+            sess.set_tcp_stream(stream);
+            fd
+        }
+    };
     if dest.policy != Policy::Off {
         let known = dest.known_hosts.key_types(&dest.host, dest.port);
         if !known.is_empty() {
@@ -171,6 +161,39 @@ pub fn connect(dest: &Destination, ctx: &Context) -> Result<Connection, Failure>
     }
     sess.set_timeout(0);
     Ok(Connection { sess, fd })
+}
+
+/// TCP connect to the first address that answers before the deadline.
+fn tcp_connect(dest: &Destination, deadline: Instant) -> Result<TcpStream, Failure> {
+    let timed_out = || {
+        Failure::Unreachable(format!(
+            "timed out after {} during TCP connect",
+            seconds(dest.connect_timeout)
+        ))
+    };
+    let addrs: Vec<_> = (dest.host.as_str(), dest.port)
+        .to_socket_addrs()
+        .map_err(|e| Failure::Unreachable(format!("cannot resolve {}: {e}", dest.host)))?
+        .collect();
+    let mut last_error = None;
+    for addr in &addrs {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(timed_out());
+        }
+        match TcpStream::connect_timeout(addr, left) {
+            Ok(s) => {
+                let _ = s.set_nodelay(true);
+                return Ok(s);
+            }
+            Err(e) => last_error = Some(e),
+        }
+    }
+    Err(match last_error {
+        Some(e) if e.kind() == io::ErrorKind::TimedOut => timed_out(),
+        Some(e) => Failure::Unreachable(format!("cannot connect to port {}: {e}", dest.port)),
+        None => Failure::Unreachable(format!("{} has no address", dest.host)),
+    })
 }
 
 /// Sets the session's blocking-call timeout to what is left of `deadline`.

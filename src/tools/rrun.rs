@@ -18,7 +18,7 @@ use crate::fanout::{self, Event, Host, Plan, Shared};
 use crate::hosts::{self, Target};
 use crate::output::{self, Mode, Printer};
 use crate::ssh::auth::Credentials;
-use crate::ssh::config::{Config, expand_path, home};
+use crate::ssh::config::{Config, home};
 use crate::ssh::known_hosts::{KnownHosts, Policy};
 use crate::ssh::session::Destination;
 
@@ -166,7 +166,7 @@ pub fn tool() -> Tool<Args> {
             Some('F'),
             Some(("FILE", file)),
             "Read ssh_config from FILE instead of ~/.ssh/config",
-            "Read ssh_config options from FILE instead of ~/.ssh/config. Honoured: Host (patterns, ! negation, first match wins), HostName, User, Port, IdentityFile, IdentitiesOnly, ConnectTimeout, StrictHostKeyChecking, UserKnownHostsFile, ProxyJump (not yet supported: such hosts are reported unreachable). Match blocks never apply.",
+            "Read ssh_config options from FILE instead of ~/.ssh/config. Honoured: Host (patterns, ! negation, first match wins), HostName, User, Port, IdentityFile, IdentitiesOnly, ConnectTimeout, StrictHostKeyChecking, UserKnownHostsFile, ProxyJump (one hop; the jump host's own settings come from the same file). Match blocks never apply.",
             |a, v| {
                 a.config = Some(path(v)?);
                 Ok(())
@@ -466,7 +466,7 @@ fn prepare(args: Args) -> Result<Job, String> {
         None => Config::load(&home().join(".ssh/config")),
     }
     .map_err(|e| format!("ssh_config: {e}"))?;
-    let hosts = resolve(&args, &config, targets);
+    let hosts = resolve(&args, &config, targets)?;
     let mut output = output::Settings {
         mode: args.mode,
         outdir: args.outdir.clone(),
@@ -589,55 +589,81 @@ fn host_list(args: &Args) -> Result<Vec<Target>, String> {
 }
 
 /// Applies the command line and ssh_config to each target.
-fn resolve(args: &Args, config: &Config, targets: Vec<Target>) -> Vec<Host> {
-    let local_user = local_user();
-    let mut known: HashMap<Vec<PathBuf>, Arc<KnownHosts>> = HashMap::new();
+fn resolve(args: &Args, config: &Config, targets: Vec<Target>) -> Result<Vec<Host>, String> {
+    let mut resolver = Resolver {
+        args,
+        config,
+        local_user: local_user(),
+        known: HashMap::new(),
+    };
     targets
         .into_iter()
         .map(|target| {
-            let c = config.resolve(&target.host);
-            let files = if c.user_known_hosts_files.is_empty() {
-                vec![home().join(".ssh/known_hosts")]
-            } else {
-                c.user_known_hosts_files.clone()
-            };
-            let known_hosts = known
-                .entry(files.clone())
-                .or_insert_with(|| Arc::new(KnownHosts::load(files)))
-                .clone();
-            let policy = args
-                .host_key
-                .unwrap_or(match c.strict_host_key_checking.as_deref() {
-                    Some("no" | "off") => Policy::Off,
-                    Some("yes" | "ask") => Policy::Strict,
-                    _ => Policy::AcceptNew,
-                });
-            let dest = Destination {
-                host: c.hostname.clone().unwrap_or_else(|| target.host.clone()),
-                port: target.port.or(args.port).or(c.port).unwrap_or(22),
-                user: target
-                    .user
-                    .clone()
-                    .or_else(|| args.user.clone())
-                    .or(c.user.clone())
-                    .unwrap_or_else(|| local_user.clone()),
-                identity_files: c
-                    .identity_files
-                    .iter()
-                    .map(|p| expand_path(&p.to_string_lossy()))
-                    .collect(),
-                identities_only: c.identities_only,
-                connect_timeout: args
-                    .connect_timeout
-                    .or(c.connect_timeout)
-                    .unwrap_or(Duration::from_secs(10)),
-                known_hosts,
-                policy,
-                proxy_jump: c.proxy_jump.clone(),
-            };
-            Host { target, dest }
+            let dest = resolver.destination(&target, true)?;
+            Ok(Host { target, dest })
         })
         .collect()
+}
+
+/// Turns targets into destinations, sharing known_hosts between hosts
+/// that use the same files.
+struct Resolver<'a> {
+    args: &'a Args,
+    config: &'a Config,
+    local_user: String,
+    known: HashMap<Vec<PathBuf>, Arc<KnownHosts>>,
+}
+
+impl Resolver<'_> {
+    fn destination(&mut self, target: &Target, with_jump: bool) -> Result<Destination, String> {
+        let (args, c) = (self.args, self.config.resolve(&target.host));
+        let files = if c.user_known_hosts_files.is_empty() {
+            vec![home().join(".ssh/known_hosts")]
+        } else {
+            c.user_known_hosts_files.clone()
+        };
+        let known_hosts = self
+            .known
+            .entry(files.clone())
+            .or_insert_with(|| Arc::new(KnownHosts::load(files)))
+            .clone();
+        let policy = args.host_key.unwrap_or(match c.strict_host_key_checking.as_deref() {
+            Some("no" | "off") => Policy::Off,
+            Some("yes" | "ask") => Policy::Strict,
+            _ => Policy::AcceptNew,
+        });
+        // The jump host is itself resolved through ssh_config (one hop: its
+        // own ProxyJump is not followed).
+        let jump = match (&c.proxy_jump, with_jump) {
+            (Some(spec), true) => {
+                let hop = hosts::parse_entry(spec)
+                    .ok()
+                    .and_then(|mut t| (t.len() == 1).then(|| t.remove(0)))
+                    .ok_or_else(|| format!("ssh_config: ProxyJump '{spec}' for {} is not [user@]host[:port]", target.host))?;
+                Some(Box::new(self.destination(&hop, false)?))
+            }
+            _ => None,
+        };
+        Ok(Destination {
+            host: c.hostname.clone().unwrap_or_else(|| target.host.clone()),
+            port: target.port.or(args.port).or(c.port).unwrap_or(22),
+            user: target
+                .user
+                .clone()
+                .or_else(|| args.user.clone())
+                .or(c.user.clone())
+                .unwrap_or_else(|| self.local_user.clone()),
+            identity_files: c.identity_files.clone(),
+            identities_only: c.identities_only,
+            connect_timeout: args
+                .connect_timeout
+                .or(c.connect_timeout)
+                .unwrap_or(Duration::from_secs(10)),
+            known_hosts,
+            policy,
+            jump,
+        })
+    }
 }
 
 fn local_user() -> String {

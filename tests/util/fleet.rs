@@ -90,6 +90,11 @@ impl Fleet {
 
     /// Like [`Fleet::start`], with a given host key.
     pub fn start_with(n: usize, host_key: &Path) -> Fleet {
+        Fleet::start_configured(n, host_key, "")
+    }
+
+    /// Like [`Fleet::start_with`], with extra sshd_config lines.
+    pub fn start_configured(n: usize, host_key: &Path, extra: &str) -> Fleet {
         let keys = keys();
         let port = free_port();
         let dir = keys.dir.join(format!("fleet-{port}"));
@@ -109,7 +114,7 @@ impl Fleet {
                     "Port {port}\nListenAddress {addr}\nHostKey {}\nPidFile none\n\
                      AuthorizedKeysFile {}/authorized_keys\nUsePAM no\nStrictModes no\n\
                      PasswordAuthentication no\nKbdInteractiveAuthentication no\n\
-                     Subsystem sftp internal-sftp\nMaxStartups 10000:30:10000\nLogLevel ERROR\n",
+                     Subsystem sftp internal-sftp\nMaxStartups 10000:30:10000\nLogLevel ERROR\n{extra}",
                     host_key.display(),
                     keys.dir.display()
                 ),
