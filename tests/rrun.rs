@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use util::Dir;
-use util::fleet::{Fleet, free_port, keys};
+use util::fleet::{Fleet, PASSPHRASE, PASSWORD, PASSWORD_USER, free_port, keys};
 
 fn sorted_lines(text: &str) -> Vec<String> {
     let mut lines: Vec<String> = text.lines().map(String::from).collect();
@@ -854,8 +854,140 @@ fn proxy_jump_goes_through_the_bastion() {
         .args(["-F", "config", "-H", "blocked", "hostname"])
         .expect_exit_text(3);
     assert_eq!(out, "");
-    assert!(err.contains("blocked: unreachable: the jump host could not open a connection to 127.0.0.3:"), "{err}");
+    assert!(
+        err.contains(
+            "blocked: unreachable: the jump host could not open a connection to 127.0.0.3:"
+        ),
+        "{err}"
+    );
     // Both hops' keys were learnt.
     let kh = std::fs::read_to_string(dir.join("kh")).unwrap();
-    assert!(kh.contains(&format!("[127.0.0.2]:{} ", fleet.port)) && kh.contains(&format!("[127.0.0.3]:{} ", fleet.port)), "{kh}");
+    assert!(
+        kh.contains(&format!("[127.0.0.2]:{} ", fleet.port))
+            && kh.contains(&format!("[127.0.0.3]:{} ", fleet.port)),
+        "{kh}"
+    );
+}
+
+/// Runs rrun on a pseudo-terminal (util-linux script), typing `typed`.
+fn on_terminal(dir: &Dir, args: &str, typed: &str) -> (i32, String) {
+    let mut child = Command::new("script")
+        .args(["-q", "-e", "-c"])
+        .arg(format!("{} {args}", util::binary("rrun").display()))
+        .arg("/dev/null")
+        .current_dir(dir.path())
+        .env("TERM", "xterm")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("script(1)");
+    let mut stdin = child.stdin.take().unwrap();
+    let typed = typed.to_string();
+    let typist = std::thread::spawn(move || {
+        use std::io::Write;
+        // Type after the prompt is up, as a person would.
+        std::thread::sleep(Duration::from_millis(700));
+        let _ = stdin.write_all(typed.as_bytes());
+        std::thread::sleep(Duration::from_millis(3000));
+    });
+    let out = child.wait_with_output().unwrap();
+    typist.join().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn an_encrypted_key_asks_its_passphrase_once_for_all_hosts() {
+    let fleet = Fleet::start(3);
+    let dir = Dir::new("rrun-passphrase");
+    dir.create(
+        "config",
+        format!(
+            "Host *\n  User fleet\n  Port {}\n  IdentitiesOnly yes\n  UserKnownHostsFile {}\n",
+            fleet.port,
+            dir.join("kh").display()
+        ),
+    );
+    let args = format!(
+        "-F config -i {} --hosts {} --inline hostname",
+        keys().encrypted_key.display(),
+        fleet.hosts_file().display()
+    );
+    let (code, screen) = on_terminal(&dir, &args, &format!("{PASSPHRASE}\n"));
+    assert_eq!(code, 0, "{screen}");
+    assert_eq!(
+        screen.matches("Enter passphrase for key").count(),
+        1,
+        "{screen}"
+    );
+    assert!(
+        !screen.contains(PASSPHRASE),
+        "the passphrase was echoed: {screen}"
+    );
+    for host in ["host0", "host1", "host2"] {
+        assert!(screen.contains(host), "{screen}");
+    }
+    // Without a terminal there is no one to ask: an auth failure that says so.
+    let (_, err) = dir
+        .command("rrun")
+        .args(["-F", "config", "-i"])
+        .arg(&keys().encrypted_key)
+        .args(["-H", "127.0.0.2", "true"])
+        .expect_exit_text(3);
+    assert!(err.contains("(encrypted, no terminal to ask)"), "{err}");
+}
+
+#[test]
+fn ask_password_asks_once_and_is_not_echoed() {
+    let fleet = Fleet::start_configured(2, &keys().host_key, "PasswordAuthentication yes\n");
+    let dir = Dir::new("rrun-password");
+    dir.create(
+        "config",
+        format!(
+            "Host *\n  User {PASSWORD_USER}\n  Port {}\n  IdentitiesOnly yes\n  IdentityFile /nonexistent\n  UserKnownHostsFile {}\n",
+            fleet.port,
+            dir.join("kh").display()
+        ),
+    );
+    let args = format!(
+        "-F config -A --hosts {} --inline whoami",
+        fleet.hosts_file().display()
+    );
+    let (code, screen) = on_terminal(&dir, &args, &format!("{PASSWORD}\n"));
+    assert_eq!(code, 0, "{screen}");
+    assert_eq!(
+        screen.matches("Password for fleetpw").count(),
+        1,
+        "{screen}"
+    );
+    assert!(
+        !screen.contains(PASSWORD),
+        "the password was echoed: {screen}"
+    );
+    assert_eq!(screen.matches("\nfleetpw").count(), 2, "{screen}");
+}
+
+#[test]
+fn a_live_count_on_a_terminal() {
+    let fleet = Fleet::start(2);
+    let dir = Dir::new("rrun-progress");
+    let args = format!(
+        "-F {} --hosts {} --json true > out.json",
+        fleet.config().display(),
+        fleet.hosts_file().display()
+    );
+    let (code, screen) = on_terminal(&dir, &args, "");
+    assert_eq!(code, 0, "{screen}");
+    assert!(screen.contains("\r\u{1b}[K[2/2] 2 ok"), "{screen:?}");
+    assert!(screen.ends_with("2 hosts: 2 ok\r\n"), "{screen:?}");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("out.json"))
+            .unwrap()
+            .lines()
+            .count(),
+        2
+    );
 }

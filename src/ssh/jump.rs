@@ -12,10 +12,20 @@ use ssh2::{BlockDirections, Channel, Session};
 
 /// Opens a channel from `bastion` to `host:port` and returns the local end
 /// of the bridge.
-pub fn bridge(bastion: Session, bastion_fd: i32, host: &str, port: u16) -> Result<UnixStream, String> {
+pub fn bridge(
+    bastion: Session,
+    bastion_fd: i32,
+    host: &str,
+    port: u16,
+) -> Result<UnixStream, String> {
     let channel = bastion
         .channel_direct_tcpip(host, port, None)
-        .map_err(|e| format!("the jump host could not open a connection to {host}:{port}: {}", e.message()))?;
+        .map_err(|e| {
+            format!(
+                "the jump host could not open a connection to {host}:{port}: {}",
+                e.message()
+            )
+        })?;
     let (ours, theirs) = UnixStream::pair().map_err(|e| format!("socketpair: {e}"))?;
     std::thread::Builder::new()
         .name("rrun-jump".to_string())
@@ -29,7 +39,12 @@ pub fn bridge(bastion: Session, bastion_fd: i32, host: &str, port: u16) -> Resul
 }
 
 /// Copies both ways until one side closes.
-fn pump(sess: &Session, sess_fd: i32, mut channel: Channel, mut local: UnixStream) -> io::Result<()> {
+fn pump(
+    sess: &Session,
+    sess_fd: i32,
+    mut channel: Channel,
+    mut local: UnixStream,
+) -> io::Result<()> {
     sess.set_blocking(false);
     local.set_nonblocking(true)?;
     let mut buf = vec![0u8; 64 * 1024];
@@ -88,8 +103,16 @@ fn pump(sess: &Session, sess_fd: i32, mut channel: Channel, mut local: UnixStrea
             };
             let local_events = libc::POLLIN | if down.is_empty() { 0 } else { libc::POLLOUT };
             let mut fds = [
-                libc::pollfd { fd: sess_fd, events: ssh_events, revents: 0 },
-                libc::pollfd { fd: local.as_raw_fd(), events: local_events, revents: 0 },
+                libc::pollfd {
+                    fd: sess_fd,
+                    events: ssh_events,
+                    revents: 0,
+                },
+                libc::pollfd {
+                    fd: local.as_raw_fd(),
+                    events: local_events,
+                    revents: 0,
+                },
             ];
             // SAFETY: two valid pollfds for descriptors this thread owns.
             unsafe {

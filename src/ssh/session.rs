@@ -113,7 +113,9 @@ pub fn connect(dest: &Destination, ctx: &Context) -> Result<Connection, Failure>
         }
         Some(jump) => {
             let via = |f: Failure| match f {
-                Failure::Unreachable(m) => Failure::Unreachable(format!("jump host {}: {m}", jump.host)),
+                Failure::Unreachable(m) => {
+                    Failure::Unreachable(format!("jump host {}: {m}", jump.host))
+                }
                 Failure::Auth(m) => Failure::Auth(format!("jump host {}: {m}", jump.host)),
                 Failure::HostKey(m) => Failure::HostKey(format!("jump host {}: {m}", jump.host)),
                 other => other,

@@ -627,11 +627,13 @@ impl Resolver<'_> {
             .entry(files.clone())
             .or_insert_with(|| Arc::new(KnownHosts::load(files)))
             .clone();
-        let policy = args.host_key.unwrap_or(match c.strict_host_key_checking.as_deref() {
-            Some("no" | "off") => Policy::Off,
-            Some("yes" | "ask") => Policy::Strict,
-            _ => Policy::AcceptNew,
-        });
+        let policy = args
+            .host_key
+            .unwrap_or(match c.strict_host_key_checking.as_deref() {
+                Some("no" | "off") => Policy::Off,
+                Some("yes" | "ask") => Policy::Strict,
+                _ => Policy::AcceptNew,
+            });
         // The jump host is itself resolved through ssh_config (one hop: its
         // own ProxyJump is not followed).
         let jump = match (&c.proxy_jump, with_jump) {
@@ -639,7 +641,12 @@ impl Resolver<'_> {
                 let hop = hosts::parse_entry(spec)
                     .ok()
                     .and_then(|mut t| (t.len() == 1).then(|| t.remove(0)))
-                    .ok_or_else(|| format!("ssh_config: ProxyJump '{spec}' for {} is not [user@]host[:port]", target.host))?;
+                    .ok_or_else(|| {
+                        format!(
+                            "ssh_config: ProxyJump '{spec}' for {} is not [user@]host[:port]",
+                            target.host
+                        )
+                    })?;
                 Some(Box::new(self.destination(&hop, false)?))
             }
             _ => None,

@@ -20,7 +20,17 @@ pub struct Keys {
     pub client_key: PathBuf,
     /// A key the hosts do not accept.
     pub wrong_key: PathBuf,
+    /// An accepted key encrypted with the passphrase [`PASSPHRASE`].
+    pub encrypted_key: PathBuf,
 }
+
+/// The passphrase of [`Keys::encrypted_key`].
+pub const PASSPHRASE: &str = "correct horse";
+/// The password of the user [`PASSWORD_USER`].
+pub const PASSWORD: &str = "battery staple";
+/// A user that logs in with a password (on fleets started with
+/// `PasswordAuthentication yes`).
+pub const PASSWORD_USER: &str = "fleetpw";
 
 pub fn keys() -> &'static Keys {
     static KEYS: OnceLock<Keys> = OnceLock::new();
@@ -28,24 +38,28 @@ pub fn keys() -> &'static Keys {
         let dir = std::env::temp_dir().join(format!("fleetkit-keys-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let keygen = |name: &str| {
+        let keygen_with = |name: &str, passphrase: &str| {
             let path = dir.join(name);
             let ok = Command::new("ssh-keygen")
-                .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+                .args(["-q", "-t", "ed25519", "-N", passphrase, "-f"])
                 .arg(&path)
                 .status()
                 .expect("ssh-keygen (openssh-client)");
             assert!(ok.success());
             path
         };
+        let keygen = |name: &str| keygen_with(name, "");
         let keys = Keys {
             host_key: keygen("host_key"),
             other_host_key: keygen("other_host_key"),
             client_key: keygen("id_ed25519"),
             wrong_key: keygen("wrong_key"),
+            encrypted_key: keygen_with("encrypted_key", PASSPHRASE),
             dir: dir.clone(),
         };
-        std::fs::copy(dir.join("id_ed25519.pub"), dir.join("authorized_keys")).unwrap();
+        let mut authorized = std::fs::read_to_string(dir.join("id_ed25519.pub")).unwrap();
+        authorized.push_str(&std::fs::read_to_string(dir.join("encrypted_key.pub")).unwrap());
+        std::fs::write(dir.join("authorized_keys"), authorized).unwrap();
         std::fs::create_dir_all("/run/sshd").unwrap();
         std::fs::create_dir_all("/srv").unwrap();
         let exists = Command::new("id")
@@ -61,6 +75,27 @@ pub fn keys() -> &'static Keys {
         }
         // A `!` password field is refused under UsePAM no.
         let _ = Command::new("usermod").args(["-p", "*", "fleet"]).status();
+        let exists = Command::new("id")
+            .arg(PASSWORD_USER)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        if !exists.success() {
+            let _ = Command::new("useradd")
+                .args(["-m", "-s", "/bin/sh", PASSWORD_USER])
+                .status();
+        }
+        let mut chpasswd = Command::new("chpasswd")
+            .stdin(Stdio::piped())
+            .spawn()
+            .expect("chpasswd");
+        {
+            use std::io::Write;
+            let mut stdin = chpasswd.stdin.take().unwrap();
+            writeln!(stdin, "{PASSWORD_USER}:{PASSWORD}").unwrap();
+        }
+        assert!(chpasswd.wait().unwrap().success());
         keys
     })
 }
@@ -111,10 +146,11 @@ impl Fleet {
             std::fs::write(
                 &cfg,
                 format!(
-                    "Port {port}\nListenAddress {addr}\nHostKey {}\nPidFile none\n\
+                    // sshd takes the first value given: extra lines go first.
+                    "{extra}Port {port}\nListenAddress {addr}\nHostKey {}\nPidFile none\n\
                      AuthorizedKeysFile {}/authorized_keys\nUsePAM no\nStrictModes no\n\
                      PasswordAuthentication no\nKbdInteractiveAuthentication no\n\
-                     Subsystem sftp internal-sftp\nMaxStartups 10000:30:10000\nLogLevel ERROR\n{extra}",
+                     Subsystem sftp internal-sftp\nMaxStartups 10000:30:10000\nLogLevel ERROR\n",
                     host_key.display(),
                     keys.dir.display()
                 ),
