@@ -991,3 +991,107 @@ fn a_live_count_on_a_terminal() {
         2
     );
 }
+
+#[test]
+fn every_agent_identity_is_tried() {
+    let fleet = Fleet::start(1);
+    let dir = Dir::new("rrun-agent");
+    let socket = dir.join("agent.sock");
+    let agent = Command::new("ssh-agent")
+        .arg("-D")
+        .arg("-a")
+        .arg(&socket)
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("ssh-agent");
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _agent = Kill(agent);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !socket.exists() {
+        assert!(Instant::now() < deadline, "ssh-agent did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The refused key first: libssh2's userauth_agent would stop there.
+    for key in [&keys().wrong_key, &keys().client_key] {
+        let ok = Command::new("ssh-add")
+            .arg(key)
+            .env("SSH_AUTH_SOCK", &socket)
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    }
+    dir.create(
+        "config",
+        format!(
+            "Host *\n  User fleet\n  Port {}\n  UserKnownHostsFile {}\n",
+            fleet.port,
+            dir.join("kh").display()
+        ),
+    );
+    let (out, err) = dir
+        .command("rrun")
+        .args(["-F", "config", "-H", "127.0.0.2", "whoami"])
+        .env("SSH_AUTH_SOCK", &socket)
+        .env("HOME", dir.path())
+        .expect_exit_text(0);
+    assert_eq!(out, "127.0.0.2: fleet\n", "{err}");
+    // Without the agent (and no key files in this HOME), it says what it tried.
+    let (_, err) = dir
+        .command("rrun")
+        .args(["-F", "config", "-H", "127.0.0.2", "whoami"])
+        .env("SSH_AUTH_SOCK", dir.join("none"))
+        .env("HOME", dir.path())
+        .expect_exit_text(3);
+    assert!(err.contains("authentication as fleet failed"), "{err}");
+}
+
+#[test]
+fn hashed_known_hosts_entries_are_read() {
+    let fleet = Fleet::start(2);
+    let dir = Dir::new("rrun-hashed");
+    fleet.rrun(&dir).arg("true").expect_exit(0);
+    let hashed = Command::new("ssh-keygen")
+        .arg("-H")
+        .arg("-f")
+        .arg(fleet.known_hosts())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(hashed.success());
+    let text = std::fs::read_to_string(fleet.known_hosts()).unwrap();
+    assert!(text.lines().all(|l| l.starts_with("|1|")), "{text}");
+    fleet
+        .rrun(&dir)
+        .args(["--host-key=strict", "true"])
+        .expect_exit(0);
+    // Nothing was appended: the hashed entries matched.
+    assert_eq!(std::fs::read_to_string(fleet.known_hosts()).unwrap(), text);
+}
+
+#[test]
+fn host_names_are_coloured_when_asked() {
+    let fleet = Fleet::start(1);
+    let dir = Dir::new("rrun-colour");
+    let (out, err) = fleet
+        .rrun(&dir)
+        .args(["--color=always", "echo", "out;", "echo", "err", ">&2"])
+        .expect_exit_text(0);
+    assert_eq!(out, "\x1b[36m127.0.0.2\x1b[0m: out\n");
+    assert!(
+        err.starts_with("\x1b[36m127.0.0.2\x1b[0m: err\n"),
+        "{err:?}"
+    );
+    let (out, _) = fleet
+        .rrun(&dir)
+        .args(["--color=never", "echo", "out"])
+        .expect_exit_text(0);
+    assert_eq!(out, "127.0.0.2: out\n");
+}
