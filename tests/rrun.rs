@@ -12,6 +12,25 @@ use std::time::{Duration, Instant};
 use util::Dir;
 use util::fleet::{Fleet, PASSPHRASE, PASSWORD, PASSWORD_USER, free_port, keys};
 
+/// Writes `dir/config`: an ssh_config reaching `fleet` as `user`, known
+/// hosts kept in `dir/kh`, plus `extra` lines.
+fn client_config(dir: &Dir, fleet: &Fleet, user: &str, extra: &str) {
+    dir.create(
+        "config",
+        format!(
+            "Host *\n  User {user}\n  Port {}\n  UserKnownHostsFile {}\n{extra}",
+            fleet.port,
+            dir.join("kh").display()
+        ),
+    );
+}
+
+/// A secret typed at a prompt was asked for once and never shown.
+fn asked_once(screen: &str, prompt: &str, secret: &str) {
+    assert_eq!(screen.matches(prompt).count(), 1, "{screen}");
+    assert!(!screen.contains(secret), "the secret was echoed: {screen}");
+}
+
 fn sorted_lines(text: &str) -> Vec<String> {
     let mut lines: Vec<String> = text.lines().map(String::from).collect();
     lines.sort();
@@ -394,12 +413,7 @@ fn a_silent_listener_fails_within_the_connect_timeout() {
 fn a_key_the_host_refuses_is_an_auth_failure() {
     let fleet = Fleet::start(1);
     let dir = Dir::new("rrun-auth");
-    let config = format!(
-        "Host 127.*\n  User fleet\n  Port {}\n  IdentitiesOnly yes\n  UserKnownHostsFile {}\n",
-        fleet.port,
-        fleet.known_hosts().display()
-    );
-    dir.create("config", config);
+    client_config(&dir, &fleet, "fleet", "  IdentitiesOnly yes\n");
     let (out, err) = dir
         .command("rrun")
         .args(["-F", "config", "-i"])
@@ -903,14 +917,7 @@ fn on_terminal(dir: &Dir, args: &str, typed: &str) -> (i32, String) {
 fn an_encrypted_key_asks_its_passphrase_once_for_all_hosts() {
     let fleet = Fleet::start(3);
     let dir = Dir::new("rrun-passphrase");
-    dir.create(
-        "config",
-        format!(
-            "Host *\n  User fleet\n  Port {}\n  IdentitiesOnly yes\n  UserKnownHostsFile {}\n",
-            fleet.port,
-            dir.join("kh").display()
-        ),
-    );
+    client_config(&dir, &fleet, "fleet", "  IdentitiesOnly yes\n");
     let args = format!(
         "-F config -i {} --hosts {} --inline hostname",
         keys().encrypted_key.display(),
@@ -918,15 +925,7 @@ fn an_encrypted_key_asks_its_passphrase_once_for_all_hosts() {
     );
     let (code, screen) = on_terminal(&dir, &args, &format!("{PASSPHRASE}\n"));
     assert_eq!(code, 0, "{screen}");
-    assert_eq!(
-        screen.matches("Enter passphrase for key").count(),
-        1,
-        "{screen}"
-    );
-    assert!(
-        !screen.contains(PASSPHRASE),
-        "the passphrase was echoed: {screen}"
-    );
+    asked_once(&screen, "Enter passphrase for key", PASSPHRASE);
     for host in ["host0", "host1", "host2"] {
         assert!(screen.contains(host), "{screen}");
     }
@@ -944,13 +943,11 @@ fn an_encrypted_key_asks_its_passphrase_once_for_all_hosts() {
 fn ask_password_asks_once_and_is_not_echoed() {
     let fleet = Fleet::start_configured(2, &keys().host_key, "PasswordAuthentication yes\n");
     let dir = Dir::new("rrun-password");
-    dir.create(
-        "config",
-        format!(
-            "Host *\n  User {PASSWORD_USER}\n  Port {}\n  IdentitiesOnly yes\n  IdentityFile /nonexistent\n  UserKnownHostsFile {}\n",
-            fleet.port,
-            dir.join("kh").display()
-        ),
+    client_config(
+        &dir,
+        &fleet,
+        PASSWORD_USER,
+        "  IdentitiesOnly yes\n  IdentityFile /nonexistent\n",
     );
     let args = format!(
         "-F config -A --hosts {} --inline whoami",
@@ -958,15 +955,7 @@ fn ask_password_asks_once_and_is_not_echoed() {
     );
     let (code, screen) = on_terminal(&dir, &args, &format!("{PASSWORD}\n"));
     assert_eq!(code, 0, "{screen}");
-    assert_eq!(
-        screen.matches("Password for fleetpw").count(),
-        1,
-        "{screen}"
-    );
-    assert!(
-        !screen.contains(PASSWORD),
-        "the password was echoed: {screen}"
-    );
+    asked_once(&screen, "Password for fleetpw", PASSWORD);
     assert_eq!(screen.matches("\nfleetpw").count(), 2, "{screen}");
 }
 
@@ -1027,14 +1016,7 @@ fn every_agent_identity_is_tried() {
             .unwrap();
         assert!(ok.success());
     }
-    dir.create(
-        "config",
-        format!(
-            "Host *\n  User fleet\n  Port {}\n  UserKnownHostsFile {}\n",
-            fleet.port,
-            dir.join("kh").display()
-        ),
-    );
+    client_config(&dir, &fleet, "fleet", "");
     let (out, err) = dir
         .command("rrun")
         .args(["-F", "config", "-H", "127.0.0.2", "whoami"])
