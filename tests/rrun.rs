@@ -883,8 +883,12 @@ fn proxy_jump_goes_through_the_bastion() {
     );
 }
 
-/// Runs rrun on a pseudo-terminal (util-linux script), typing `typed`.
-fn on_terminal(dir: &Dir, args: &str, typed: &str) -> (i32, String) {
+/// Runs rrun on a pseudo-terminal (util-linux script); once `prompt` is on
+/// the screen, types `typed` (as a person would: after the prompt turned
+/// echo off). Returns the exit code and everything the terminal showed.
+fn on_terminal(dir: &Dir, args: &str, prompt: &str, typed: &str) -> (i32, String) {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
     let mut child = Command::new("script")
         .args(["-q", "-e", "-c"])
         .arg(format!("{} {args}", util::binary("rrun").display()))
@@ -896,21 +900,34 @@ fn on_terminal(dir: &Dir, args: &str, typed: &str) -> (i32, String) {
         .stderr(Stdio::piped())
         .spawn()
         .expect("script(1)");
+    let screen = Arc::new(Mutex::new(Vec::new()));
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = {
+        let screen = screen.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stdout.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                screen.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        })
+    };
     let mut stdin = child.stdin.take().unwrap();
-    let typed = typed.to_string();
-    let typist = std::thread::spawn(move || {
-        use std::io::Write;
-        // Type after the prompt is up, as a person would.
-        std::thread::sleep(Duration::from_millis(700));
-        let _ = stdin.write_all(typed.as_bytes());
-        std::thread::sleep(Duration::from_millis(3000));
-    });
-    let out = child.wait_with_output().unwrap();
-    typist.join().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-    )
+    if !prompt.is_empty() {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !String::from_utf8_lossy(&screen.lock().unwrap()).contains(prompt) {
+            assert!(Instant::now() < deadline, "no prompt {prompt:?}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        stdin.write_all(typed.as_bytes()).unwrap();
+    }
+    let status = child.wait().unwrap();
+    drop(stdin);
+    reader.join().unwrap();
+    let text = String::from_utf8_lossy(&screen.lock().unwrap()).into_owned();
+    (status.code().unwrap_or(-1), text)
 }
 
 #[test]
@@ -923,7 +940,12 @@ fn an_encrypted_key_asks_its_passphrase_once_for_all_hosts() {
         keys().encrypted_key.display(),
         fleet.hosts_file().display()
     );
-    let (code, screen) = on_terminal(&dir, &args, &format!("{PASSPHRASE}\n"));
+    let (code, screen) = on_terminal(
+        &dir,
+        &args,
+        "Enter passphrase for key",
+        &format!("{PASSPHRASE}\n"),
+    );
     assert_eq!(code, 0, "{screen}");
     asked_once(&screen, "Enter passphrase for key", PASSPHRASE);
     for host in ["host0", "host1", "host2"] {
@@ -953,7 +975,7 @@ fn ask_password_asks_once_and_is_not_echoed() {
         "-F config -A --hosts {} --inline whoami",
         fleet.hosts_file().display()
     );
-    let (code, screen) = on_terminal(&dir, &args, &format!("{PASSWORD}\n"));
+    let (code, screen) = on_terminal(&dir, &args, "Password for", &format!("{PASSWORD}\n"));
     assert_eq!(code, 0, "{screen}");
     asked_once(&screen, "Password for fleetpw", PASSWORD);
     assert_eq!(screen.matches("\nfleetpw").count(), 2, "{screen}");
@@ -968,7 +990,7 @@ fn a_live_count_on_a_terminal() {
         fleet.config().display(),
         fleet.hosts_file().display()
     );
-    let (code, screen) = on_terminal(&dir, &args, "");
+    let (code, screen) = on_terminal(&dir, &args, "", "");
     assert_eq!(code, 0, "{screen}");
     assert!(screen.contains("\r\u{1b}[K[2/2] 2 ok"), "{screen:?}");
     assert!(screen.ends_with("2 hosts: 2 ok\r\n"), "{screen:?}");
