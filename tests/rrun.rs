@@ -1046,7 +1046,17 @@ fn every_agent_identity_is_tried() {
         .env("HOME", dir.path())
         .expect_exit_text(0);
     assert_eq!(out, "127.0.0.2: fleet\n", "{err}");
-    // Without the agent (and no key files in this HOME), it says what it tried.
+    // Without the agent, the default key files in ~/.ssh are tried.
+    std::fs::create_dir_all(dir.join("home/.ssh")).unwrap();
+    std::fs::copy(&keys().client_key, dir.join("home/.ssh/id_ed25519")).unwrap();
+    let (out, err) = dir
+        .command("rrun")
+        .args(["-F", "config", "-H", "127.0.0.2", "whoami"])
+        .env("SSH_AUTH_SOCK", dir.join("none"))
+        .env("HOME", dir.join("home"))
+        .expect_exit_text(0);
+    assert_eq!(out, "127.0.0.2: fleet\n", "{err}");
+    // Neither agent nor key files: it says what it tried.
     let (_, err) = dir
         .command("rrun")
         .args(["-F", "config", "-H", "127.0.0.2", "whoami"])
