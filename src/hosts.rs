@@ -49,21 +49,8 @@ impl fmt::Display for Target {
     }
 }
 
-/// A malformed host list entry.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Error {
-    /// Where: a file name, `<stdin>` or `-H`.
-    pub origin: String,
-    /// 1-based line number (1 for `-H`).
-    pub line: usize,
-    pub message: String,
-}
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}: {}", self.origin, self.line, self.message)
-    }
-}
+/// A malformed host list entry (the line is 1 for `-H`).
+pub type Error = crate::located::LineError;
 
 /// Parses a host list: one entry per line (several per line may be
 /// separated by spaces), `#` comments, blank lines.

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod fanout;
 pub mod hosts;
 pub mod json;
+pub mod located;
 pub mod output;
 pub mod ssh;
 pub mod tools;

@@ -3,7 +3,7 @@
 
 mod util;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 
 use util::{Dir, TestCommand, binary};
@@ -511,13 +511,7 @@ fn a_closed_pipe_ends_quietly_with_exit_0() {
         .read_line(&mut first)
         .unwrap();
     assert_eq!(first, "[\n"); // and the reader is dropped here, closing the pipe
-    let mut err = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
+    let err = util::read_stderr(&mut child);
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(0));
     assert_eq!(err, "");

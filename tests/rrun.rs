@@ -627,13 +627,7 @@ fn failed_and_log_files() {
         err.starts_with("rrun: 127.0.0.99:") || err.contains("2 hosts: 1 ok, 1 unreachable"),
         "{err}"
     );
-    assert_eq!(
-        std::fs::read_to_string(dir.join("run.log"))
-            .unwrap()
-            .lines()
-            .count(),
-        6
-    );
+    assert_eq!(util::line_count(dir.join("run.log")), 6);
 }
 
 #[test]
@@ -759,13 +753,7 @@ fn ctrl_c_stops_prints_the_summary_and_exits_130() {
     unsafe_kill(child.id(), 2);
     let status = child.wait().unwrap();
     assert!(started.elapsed() < Duration::from_secs(3));
-    let mut err = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
+    let err = util::read_stderr(&mut child);
     assert_eq!(status.code(), Some(130), "{err}");
     assert!(
         err.ends_with("3 hosts: 3 interrupted\n  interrupted: 127.0.0.[2-4]\n"),
@@ -805,13 +793,7 @@ fn a_closed_pipe_ends_quietly() {
         .unwrap();
     drop(child.stdout.take());
     let status = child.wait().unwrap();
-    let mut err = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
+    let err = util::read_stderr(&mut child);
     assert_eq!(status.code(), Some(0));
     assert_eq!(err, "");
 }
@@ -994,13 +976,7 @@ fn a_live_count_on_a_terminal() {
     assert_eq!(code, 0, "{screen}");
     assert!(screen.contains("\r\u{1b}[K[2/2] 2 ok"), "{screen:?}");
     assert!(screen.ends_with("2 hosts: 2 ok\r\n"), "{screen:?}");
-    assert_eq!(
-        std::fs::read_to_string(dir.join("out.json"))
-            .unwrap()
-            .lines()
-            .count(),
-        2
-    );
+    assert_eq!(util::line_count(dir.join("out.json")), 2);
 }
 
 #[test]

@@ -50,6 +50,15 @@ pub fn parse<A: ToolArgs>(
     Err(exit::SUCCESS)
 }
 
+/// A tool's whole `main`: parse `std::env::args_os()` with its table, then
+/// `run`; returns the exit code.
+pub fn main<A: ToolArgs>(tool: &Tool<A>, run: fn(A) -> i32) -> i32 {
+    match parse(tool, std::env::args_os()) {
+        Ok(args) => run(args),
+        Err(code) => code,
+    }
+}
+
 /// Writes one of the generated files (see `GENERATE_KINDS`).
 pub fn generate<A>(tool: &Tool<A>, kind: &str) -> String {
     match kind {

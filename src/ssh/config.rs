@@ -4,7 +4,6 @@
 //! (IdentityFile accumulates). `Match` blocks are not evaluated and never
 //! apply; unknown options are ignored, as ssh ignores what it does not use.
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -45,18 +44,7 @@ struct Pattern {
 }
 
 /// A config line that could not be read.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Error {
-    pub origin: String,
-    pub line: usize,
-    pub message: String,
-}
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}: {}", self.origin, self.line, self.message)
-    }
-}
+pub type Error = crate::located::LineError;
 
 impl Config {
     /// Reads a config file; a missing file is an empty config.

@@ -238,11 +238,7 @@ pub fn tool() -> Tool<Args> {
 
 /// Parses the command line and runs; returns the exit code.
 pub fn main() -> i32 {
-    let tool = tool();
-    match cli::parse(&tool, std::env::args_os()) {
-        Ok(args) => run(args),
-        Err(code) => code,
-    }
+    cli::parse::main(&tool(), run)
 }
 
 /// Formats every input; returns the exit code.

@@ -66,6 +66,27 @@ impl Drop for Dir {
     }
 }
 
+/// How many lines a file has.
+pub fn line_count(path: impl AsRef<Path>) -> usize {
+    std::fs::read_to_string(path.as_ref())
+        .unwrap_or_else(|e| panic!("{}: {e}", path.as_ref().display()))
+        .lines()
+        .count()
+}
+
+/// Reads a child's whole stderr.
+pub fn read_stderr(child: &mut std::process::Child) -> String {
+    use std::io::Read;
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr piped")
+        .read_to_string(&mut err)
+        .expect("read stderr");
+    err
+}
+
 /// The path of a built binary of this package.
 pub fn binary(bin: &str) -> PathBuf {
     // Cargo builds the binaries next to the test executable's parent dir.
