@@ -97,6 +97,34 @@ fn host_list_from_stdin_with_ranges_comments_and_duplicates() {
 }
 
 #[test]
+fn one_host_as_two_users_is_named_apart() {
+    let fleet = Fleet::start(1);
+    let dir = Dir::new("rrun-two-users");
+    let (out, err) = dir
+        .command("rrun")
+        .arg("-F")
+        .arg(fleet.config())
+        .args([
+            "-H",
+            "fleet@127.0.0.2,ghost@127.0.0.2,127.0.0.3:1",
+            "--connect-timeout",
+            "2",
+            "-o",
+            "out",
+            "whoami",
+        ])
+        .expect_exit_text(3);
+    assert_eq!(out, "fleet@127.0.0.2: fleet\n");
+    assert!(err.contains("rrun: ghost@127.0.0.2: auth: "), "{err}");
+    assert!(err.contains("rrun: 127.0.0.3:1: unreachable: "), "{err}");
+    assert_eq!(
+        std::fs::read(dir.join("out/fleet@127.0.0.2")).unwrap(),
+        b"fleet\n"
+    );
+    assert!(dir.join("out/ghost@127.0.0.2").exists());
+}
+
+#[test]
 fn a_malformed_host_list_names_the_line_and_runs_nothing() {
     let dir = Dir::new("rrun-bad-list");
     dir.create("hosts", "web01\nweb[3-\n");

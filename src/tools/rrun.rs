@@ -675,6 +675,26 @@ fn local_user() -> String {
         .unwrap_or_else(|_| "root".to_string())
 }
 
+/// How each host is named in output: `host` (or `host:port`), and
+/// `user@host` where the list reaches one host as several users, so that
+/// their lines and `-o` files stay apart.
+fn labels(targets: &[Target]) -> Vec<String> {
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for t in targets {
+        *seen.entry(t.label()).or_default() += 1;
+    }
+    targets
+        .iter()
+        .map(|t| {
+            let label = t.label();
+            match &t.user {
+                Some(user) if seen[&label] > 1 => format!("{user}@{label}"),
+                _ => label,
+            }
+        })
+        .collect()
+}
+
 /// Set by the SIGINT handler.
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
@@ -710,8 +730,9 @@ fn raise_open_files() {
 fn execute(job: Job) -> i32 {
     raise_open_files();
     catch_ctrl_c();
-    let labels: Vec<String> = job.hosts.iter().map(|h| h.target.label()).collect();
-    let entries: Vec<String> = job.hosts.iter().map(|h| h.target.to_string()).collect();
+    let targets: Vec<Target> = job.hosts.iter().map(|h| h.target.clone()).collect();
+    let labels = labels(&targets);
+    let entries: Vec<String> = targets.iter().map(|t| t.to_string()).collect();
     let mut printer = match Printer::new(job.output, labels, entries) {
         Ok(p) => p,
         Err(e) => {
