@@ -214,11 +214,11 @@ fn errors_say_where_what_was_expected_and_what_was_found() {
         ),
         (
             b"{\"a\":1 \"b\":2}",
-            "1:8: expected ',' or '}' after an object member, found '\"'",
+            "1:8: expected ',' or '}' after object member, found '\"'",
         ),
         (
             b"[1 2]",
-            "1:4: expected ',' or ']' after an array element, found '2'",
+            "1:4: expected ',' or ']' after array element, found '2'",
         ),
         (
             b"{1:2}",

@@ -249,7 +249,7 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
                             self.paint(Class::Array);
                             self.out.push(b']');
                         }
-                        _ => return Err(self.error_here("',' or ']' after an array element")),
+                        _ => return Err(self.error_here("',' or ']' after array element")),
                     }
                 } else {
                     match b {
@@ -279,7 +279,7 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
                             self.paint(Class::Object);
                             self.out.push(b'}');
                         }
-                        _ => return Err(self.error_here("',' or '}' after an object member")),
+                        _ => return Err(self.error_here("',' or '}' after object member")),
                     }
                 }
             }
