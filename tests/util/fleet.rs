@@ -62,30 +62,10 @@ pub fn keys() -> &'static Keys {
         std::fs::write(dir.join("authorized_keys"), authorized).unwrap();
         std::fs::create_dir_all("/run/sshd").unwrap();
         std::fs::create_dir_all("/srv").unwrap();
-        let exists = Command::new("id")
-            .arg("fleet")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .unwrap();
-        if !exists.success() {
-            let _ = Command::new("useradd")
-                .args(["-m", "-s", "/bin/sh", "fleet"])
-                .status();
-        }
+        ensure_user("fleet");
         // A `!` password field is refused under UsePAM no.
         let _ = Command::new("usermod").args(["-p", "*", "fleet"]).status();
-        let exists = Command::new("id")
-            .arg(PASSWORD_USER)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .unwrap();
-        if !exists.success() {
-            let _ = Command::new("useradd")
-                .args(["-m", "-s", "/bin/sh", PASSWORD_USER])
-                .status();
-        }
+        ensure_user(PASSWORD_USER);
         let mut chpasswd = Command::new("chpasswd")
             .stdin(Stdio::piped())
             .spawn()
@@ -98,6 +78,21 @@ pub fn keys() -> &'static Keys {
         assert!(chpasswd.wait().unwrap().success());
         keys
     })
+}
+
+/// Creates a login user with /bin/sh unless it exists.
+fn ensure_user(name: &str) {
+    let exists = Command::new("id")
+        .arg(name)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    if !exists.success() {
+        let _ = Command::new("useradd")
+            .args(["-m", "-s", "/bin/sh", name])
+            .status();
+    }
 }
 
 /// Running sshds, stopped when dropped.
