@@ -40,11 +40,19 @@ _rrun() {
             COMPREPLY=()
             return
             ;;
-        -t|--timeout)
+        --retry)
             COMPREPLY=()
             return
             ;;
-        --retry)
+        --failed)
+            COMPREPLY=($(compgen -f -- "$cur"))
+            return
+            ;;
+        --log)
+            COMPREPLY=($(compgen -f -- "$cur"))
+            return
+            ;;
+        -t|--timeout)
             COMPREPLY=()
             return
             ;;
@@ -60,21 +68,13 @@ _rrun() {
             COMPREPLY=($(compgen -d -- "$cur"))
             return
             ;;
-        --failed)
-            COMPREPLY=($(compgen -f -- "$cur"))
-            return
-            ;;
-        --log)
-            COMPREPLY=($(compgen -f -- "$cur"))
-            return
-            ;;
         --color)
             COMPREPLY=($(compgen -W "auto always never" -- "$cur"))
             return
             ;;
     esac
     if [[ "$cur" == -* ]]; then
-        COMPREPLY=($(compgen -W "-H --host --hosts -l --user -i --identity --port -F --config -A --ask-password --host-key -p --fanout --connect-timeout -t --timeout --retry -I --stdin --script --inline -g --gather --json -o --outdir -e --errdir --failed --log --color --help -h --version" -- "$cur"))
+        COMPREPLY=($(compgen -W "-H --host --hosts -l --user -i --identity --port -F --config -A --ask-password --host-key -p --fanout --connect-timeout --retry --failed --log --json -t --timeout -I --stdin --script --inline -g --gather -o --outdir -e --errdir --color --help -h --version" -- "$cur"))
     else
         COMPREPLY=()
     fi

@@ -149,7 +149,7 @@ fn split_port(s: &str) -> Result<(&str, Option<u16>), String> {
         return Ok((s, None)); // a bare IPv6 address
     }
     match s.rsplit_once(':') {
-        Some((host, p)) if !host.ends_with(']') || !host.is_empty() => Ok((host, Some(port(p)?))),
+        Some((host, p)) => Ok((host, Some(port(p)?))),
         _ => Ok((s, None)),
     }
 }

@@ -83,8 +83,9 @@ pub fn zsh<A>(tool: &Tool<A>) -> String {
         };
         let eq = matches!(flag.arity, Arity::Value { .. });
         match (flag.short, flag.long) {
-            (Some(s), "") => specs.push(format!("'-{s}[{summary}]{action}'")),
-            (None, long) => {
+            (None, None) => {}
+            (Some(s), None) => specs.push(format!("'-{s}[{summary}]{action}'")),
+            (None, Some(long)) => {
                 let long = if eq {
                     format!("{long}=")
                 } else {
@@ -92,7 +93,7 @@ pub fn zsh<A>(tool: &Tool<A>) -> String {
                 };
                 specs.push(format!("'--{long}[{summary}]{action}'"));
             }
-            (Some(s), long) => {
+            (Some(s), Some(long)) => {
                 let long_spec = if eq {
                     format!("{long}=")
                 } else {
@@ -129,8 +130,8 @@ pub fn fish<A>(tool: &Tool<A>) -> String {
         if let Some(s) = flag.short {
             let _ = write!(line, " -s {s}");
         }
-        if !flag.long.is_empty() {
-            let _ = write!(line, " -l {}", flag.long);
+        if let Some(long) = flag.long {
+            let _ = write!(line, " -l {long}");
         }
         if let Arity::Value { choices, hint, .. } = flag.arity {
             if !choices.is_empty() {
@@ -153,8 +154,8 @@ fn names<A>(flag: &Flag<A>) -> Vec<String> {
     if let Some(s) = flag.short {
         names.push(format!("-{s}"));
     }
-    if !flag.long.is_empty() {
-        names.push(format!("--{}", flag.long));
+    if let Some(long) = flag.long {
+        names.push(format!("--{long}"));
     }
     names
 }

@@ -40,8 +40,9 @@ pub enum Arity {
 
 /// One command-line option.
 pub struct Flag<A> {
-    /// The long name, without the leading `--`.
-    pub long: &'static str,
+    /// The long name, without the leading `--` (`None` for a short-only
+    /// flag such as `-h`).
+    pub long: Option<&'static str>,
     /// The short name, if any.
     pub short: Option<char>,
     /// Whether it takes a value.
@@ -57,6 +58,78 @@ pub struct Flag<A> {
     /// Records the flag in the arguments: the value for [`Arity::Value`],
     /// `None` for a switch. An `Err` is a usage error naming what is wrong.
     pub apply: fn(&mut A, Option<&OsStr>) -> Result<(), String>,
+}
+
+/// What a flag's `apply` is.
+pub type Apply<A> = fn(&mut A, Option<&OsStr>) -> Result<(), String>;
+
+impl<A> Flag<A> {
+    /// A switch: `--inline`, `-g`.
+    pub fn switch(
+        long: &'static str,
+        short: Option<char>,
+        summary: &'static str,
+        doc: &'static str,
+        apply: Apply<A>,
+    ) -> Flag<A> {
+        Flag {
+            long: Some(long),
+            short,
+            arity: Arity::Switch,
+            summary,
+            doc,
+            hidden: false,
+            apply,
+        }
+    }
+
+    /// A flag with a value named `name` (`--fanout N`).
+    pub fn value(
+        long: &'static str,
+        short: Option<char>,
+        (name, hint): (&'static str, Hint),
+        summary: &'static str,
+        doc: &'static str,
+        apply: Apply<A>,
+    ) -> Flag<A> {
+        Flag {
+            long: Some(long),
+            short,
+            arity: Arity::Value {
+                name,
+                choices: &[],
+                hint,
+            },
+            summary,
+            doc,
+            hidden: false,
+            apply,
+        }
+    }
+
+    /// A flag whose value is one of `choices` (check it with [`choice`]).
+    pub fn choice(
+        long: &'static str,
+        name: &'static str,
+        choices: &'static [&'static str],
+        summary: &'static str,
+        doc: &'static str,
+        apply: Apply<A>,
+    ) -> Flag<A> {
+        Flag {
+            long: Some(long),
+            short: None,
+            arity: Arity::Value {
+                name,
+                choices,
+                hint: Hint::Other,
+            },
+            summary,
+            doc,
+            hidden: false,
+            apply,
+        }
+    }
 }
 
 /// A positional operand (e.g. `FILE...`).
@@ -139,7 +212,7 @@ pub const GENERATE_KINDS: &[&str] = &["man", "complete-bash", "complete-zsh", "c
 pub fn with_common<A: ToolArgs>(mut flags: Vec<Flag<A>>) -> Vec<Flag<A>> {
     flags.extend([
         Flag {
-            long: "color",
+            long: Some("color"),
             short: None,
             arity: Arity::Value {
                 name: "WHEN",
@@ -157,7 +230,7 @@ pub fn with_common<A: ToolArgs>(mut flags: Vec<Flag<A>>) -> Vec<Flag<A>> {
             },
         },
         Flag {
-            long: "help",
+            long: Some("help"),
             short: None,
             arity: Arity::Switch,
             summary: "Print the full help and exit",
@@ -169,7 +242,7 @@ pub fn with_common<A: ToolArgs>(mut flags: Vec<Flag<A>>) -> Vec<Flag<A>> {
             },
         },
         Flag {
-            long: "",
+            long: None,
             short: Some('h'),
             arity: Arity::Switch,
             summary: "Print a summary of the options and exit",
@@ -181,7 +254,7 @@ pub fn with_common<A: ToolArgs>(mut flags: Vec<Flag<A>>) -> Vec<Flag<A>> {
             },
         },
         Flag {
-            long: "version",
+            long: Some("version"),
             short: None,
             arity: Arity::Switch,
             summary: "Print the version and exit",
@@ -193,7 +266,7 @@ pub fn with_common<A: ToolArgs>(mut flags: Vec<Flag<A>>) -> Vec<Flag<A>> {
             },
         },
         Flag {
-            long: "generate",
+            long: Some("generate"),
             short: None,
             arity: Arity::Value {
                 name: "KIND",
@@ -235,6 +308,38 @@ pub fn number(value: Option<&OsStr>, min: u64, max: u64) -> Result<u64, String> 
         Ok(n) if (min..=max).contains(&n) => Ok(n),
         _ => Err(format!(
             "invalid value '{s}': expected a whole number from {min} to {max}"
+        )),
+    }
+}
+
+/// A flag's value, checked against a closed set.
+pub fn choice<'a>(value: Option<&'a OsStr>, choices: &[&str]) -> Result<&'a str, String> {
+    let v = text(value)?;
+    if choices.contains(&v) {
+        Ok(v)
+    } else {
+        let (last, rest) = choices.split_last().unwrap_or((&"", &[]));
+        Err(format!(
+            "invalid value '{v}': expected {} or {last}",
+            rest.join(", ")
+        ))
+    }
+}
+
+/// A flag's value as a path.
+pub fn path(value: Option<&OsStr>) -> Result<std::path::PathBuf, String> {
+    value
+        .map(std::path::PathBuf::from)
+        .ok_or_else(|| "this option needs a value".to_string())
+}
+
+/// A flag's value as a number of seconds above 0.
+pub fn seconds(value: Option<&OsStr>) -> Result<std::time::Duration, String> {
+    let s = text(value)?;
+    match s.parse::<f64>() {
+        Ok(n) if n > 0.0 && n.is_finite() && n <= 1e7 => Ok(std::time::Duration::from_secs_f64(n)),
+        _ => Err(format!(
+            "invalid value '{s}': expected a number of seconds above 0"
         )),
     }
 }

@@ -49,12 +49,13 @@ pub fn long<A>(tool: &Tool<A>) -> String {
 /// How a flag is written in help: `-c, --compact`, `    --indent=N`.
 pub fn signature<A>(flag: &Flag<A>) -> String {
     let mut sig = match (flag.short, flag.long) {
-        (Some(s), "") => format!("-{s}"),
-        (Some(s), long) => format!("-{s}, --{long}"),
-        (None, long) => format!("    --{long}"),
+        (Some(s), None) => format!("-{s}"),
+        (Some(s), Some(long)) => format!("-{s}, --{long}"),
+        (None, Some(long)) => format!("    --{long}"),
+        (None, None) => String::new(),
     };
     if let Arity::Value { name, .. } = flag.arity {
-        if flag.long.is_empty() {
+        if flag.long.is_none() {
             let _ = write!(sig, " {name}");
         } else {
             let _ = write!(sig, "={name}");

@@ -31,8 +31,8 @@ pub fn page<A>(tool: &Tool<A>) -> String {
         if let Some(s) = flag.short {
             sig.push(format!("\\fB\\-{s}\\fR"));
         }
-        if !flag.long.is_empty() {
-            sig.push(format!("\\fB\\-\\-{}\\fR", escape(flag.long)));
+        if let Some(long) = flag.long {
+            sig.push(format!("\\fB\\-\\-{}\\fR", escape(long)));
         }
         let mut sig = sig.join(", ");
         if let Arity::Value { name, .. } = flag.arity {

@@ -14,6 +14,8 @@ pub mod flag;
 pub mod help;
 pub mod man;
 pub mod parse;
+pub mod prompt;
+pub mod signals;
 
 pub use color::ColorChoice;
 pub use flag::{Arity, Common, Flag, Hint, Tool, ToolArgs};

@@ -80,10 +80,7 @@ fn parse_into<A: ToolArgs>(
     while let Some(arg) = parser.next().map_err(|e| e.to_string())? {
         let (flag, shown) = match arg {
             Arg::Short(c) => (find(tool, |f| f.short == Some(c)), format!("-{c}")),
-            Arg::Long(name) => (
-                find(tool, |f| !f.long.is_empty() && f.long == name),
-                format!("--{name}"),
-            ),
+            Arg::Long(name) => (find(tool, |f| f.long == Some(name)), format!("--{name}")),
             Arg::Value(value) => {
                 parsed.positional(value)?;
                 if tool.operands_end_options {

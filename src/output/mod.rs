@@ -1,44 +1,58 @@
-//! rrun's output: engine events become the chosen mode on stdout — streamed
-//! `host: line`, `--inline` blocks, `--gather`ed groups or `--json` records —
-//! plus the optional per-host files (`-o`/`-e`), `--failed` list and `--log`,
-//! the live progress count and the summary on stderr.
+//! Output every tool shares, and the consumer loop: engine events come in,
+//! the tool's [`Display`] turns them into its output, and this layer does
+//! what is common — the tally and summary, the live progress line,
+//! `--failed`, `--log`, per-host file errors, the grace period after a
+//! signal, and the exit status (its policy lives here, in one place).
 //!
-//! Lines are written whole: a line is one write into a buffer that is
-//! flushed when the engine has nothing more for the moment.
+//! Standard output goes through [`stdout::Stdout`] (bounded, never lets a
+//! closed or slow reader change what runs); standard error is written
+//! directly.
 
+pub mod capture;
+pub mod display;
+pub mod files;
 pub mod record;
+pub mod stdout;
 pub mod summary;
 
-use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
-use crate::fanout::{Report, Status};
-use crate::hosts::fold;
-use crate::ssh::session::Stream;
+use crate::cli::exit;
+use crate::engine::{Event, Events, Report, Status};
+use crate::ssh::session::plain_error;
+use crate::stop::Stop;
+use capture::Msg;
 use summary::{Progress, Tally};
 
-/// How command output is shown.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum Mode {
-    /// `host: line` as lines arrive; stdout to stdout, stderr to stderr.
-    #[default]
-    Stream,
-    /// One block per host as it finishes, under a header line.
-    Inline,
-    /// After all finish: hosts with identical output under one header.
-    Gather,
-    /// One JSON object per host as it finishes.
-    Json,
+/// After a signal, how long hosts get to report before the run ends
+/// without them.
+const GRACE: Duration = Duration::from_millis(1500);
+
+/// Some job failed on a reached host.
+pub const FAILED: i32 = 1;
+/// Some host could not be reached, authenticated, or finished in time.
+pub const UNREACHED: i32 = 3;
+
+/// One host as output names it.
+#[derive(Clone, Debug)]
+pub struct HostInfo {
+    /// In output lines and file names.
+    pub label: String,
+    /// As written in a host list (user and port included), for `--failed`.
+    pub entry: String,
+    pub user: String,
+    pub port: u16,
 }
 
-/// Everything about where output goes.
+/// The settings every tool shares.
 #[derive(Clone, Debug, Default)]
 pub struct Settings {
-    pub mode: Mode,
-    pub outdir: Option<PathBuf>,
-    pub errdir: Option<PathBuf>,
+    /// `rrun`, `rcp`: the prefix of messages.
+    pub tool: &'static str,
     pub failed: Option<PathBuf>,
     pub log: Option<PathBuf>,
     pub colour_out: bool,
@@ -47,271 +61,256 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// Whether reports must carry each host's whole output.
-    pub fn keeps_output(&self) -> bool {
-        self.mode != Mode::Stream || self.outdir.is_some() || self.errdir.is_some()
+    /// Checks, before anything runs, that the files can be written.
+    pub fn check(&self) -> Result<(), String> {
+        if !stdout::is_open() {
+            return Err("standard output is closed; redirect it to a file or /dev/null".into());
+        }
+        if let Some(f) = &self.failed {
+            files::check_file(f).map_err(|e| format!("--failed: {e}"))?;
+        }
+        Ok(())
     }
 }
 
-/// Colours for host names, picked by position so neighbours differ.
-const HOST_COLOURS: [&str; 6] = ["36", "33", "35", "32", "34", "31"];
+/// What a display sees.
+pub struct Cx<'a> {
+    pub out: &'a mut stdout::Stdout,
+    pub err: &'a mut dyn Write,
+    pub hosts: &'a [HostInfo],
+    pub tally: &'a Tally,
+    pub settings: &'a Settings,
+}
 
-/// Consumes events and writes everything.
-pub struct Printer {
+/// A tool's way of showing its output.
+pub trait Display {
+    /// A message from a host's tap.
+    fn message(&mut self, msg: Msg, cx: &mut Cx) -> io::Result<()>;
+    /// A host finished (after its messages).
+    fn done(&mut self, report: &Report, cx: &mut Cx) -> io::Result<()>;
+    /// After the last host, before the summary.
+    fn finish(&mut self, _cx: &mut Cx) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Consumes a run's events to the end; returns the exit status.
+pub fn drive(
     settings: Settings,
-    labels: Vec<String>,
-    /// As written in a host list (user and port included), for `--failed`.
-    entries: Vec<String>,
-    out: BufWriter<io::Stdout>,
+    hosts: Vec<HostInfo>,
+    events: Events<Msg>,
+    stop: Arc<Stop>,
+    display: &mut dyn Display,
+) -> i32 {
+    let mut run = match Run::new(settings, hosts, stop.clone()) {
+        Ok(r) => r,
+        Err(e) => {
+            exit::report("fleetkit", e);
+            return exit::USAGE;
+        }
+    };
+    run.go(events, display);
+    run.end(display)
+}
+
+struct Run {
+    settings: Settings,
+    hosts: Vec<HostInfo>,
+    stop: Arc<Stop>,
+    out: stdout::Stdout,
     err: BufWriter<io::Stderr>,
     tally: Tally,
     progress: Option<Progress>,
-    gathered: Vec<Report>,
-    failed: Vec<usize>,
+    reported: Vec<bool>,
     log: Option<File>,
+    /// A local error (a file) that makes the exit status 2.
+    local_error: bool,
 }
 
-impl Printer {
-    /// `labels[i]` names host `i` in output; `entries[i]` is its host list
-    /// entry.
-    pub fn new(
-        settings: Settings,
-        labels: Vec<String>,
-        entries: Vec<String>,
-    ) -> io::Result<Printer> {
-        for dir in [&settings.outdir, &settings.errdir].into_iter().flatten() {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", dir.display())))?;
-        }
+impl Run {
+    fn new(settings: Settings, hosts: Vec<HostInfo>, stop: Arc<Stop>) -> Result<Run, String> {
         let log = match &settings.log {
             Some(path) => Some(
                 OpenOptions::new()
                     .create(true)
                     .append(true)
                     .open(path)
-                    .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?,
+                    .map_err(|e| format!("--log {}: {}", path.display(), plain_error(&e)))?,
             ),
             None => None,
         };
-        Ok(Printer {
+        Ok(Run {
             progress: settings.progress.then(Progress::new),
-            tally: Tally::new(labels.len()),
-            settings,
-            labels,
-            entries,
-            out: BufWriter::with_capacity(64 * 1024, io::stdout()),
+            tally: Tally::new(hosts.len()),
+            reported: vec![false; hosts.len()],
+            out: stdout::Stdout::new(stop.clone()),
             err: BufWriter::new(io::stderr()),
-            gathered: Vec::new(),
-            failed: Vec::new(),
+            settings,
+            hosts,
+            stop,
             log,
+            local_error: false,
         })
     }
 
-    /// One whole output line of host `index` (streaming mode).
-    pub fn line(&mut self, index: usize, stream: Stream, line: &[u8]) -> io::Result<()> {
-        if self.settings.mode != Mode::Stream {
-            return Ok(());
-        }
-        if let Some(p) = &mut self.progress {
-            p.erase(&mut self.err)?;
-        }
-        let (w, colour): (&mut dyn Write, bool) = match stream {
-            Stream::Stdout => (&mut self.out, self.settings.colour_out),
-            Stream::Stderr => (&mut self.err, self.settings.colour_err),
-        };
-        let label = &self.labels[index];
-        if colour {
-            let c = HOST_COLOURS[index % HOST_COLOURS.len()];
-            write!(w, "\x1b[{c}m{label}\x1b[0m: ")?;
-        } else {
-            write!(w, "{label}: ")?;
-        }
-        w.write_all(line)
+    fn say(&mut self, what: impl std::fmt::Display) {
+        let _ = writeln!(self.err, "{}: {what}", self.settings.tool);
     }
 
-    /// A host finished.
-    pub fn done(&mut self, report: Report) -> io::Result<()> {
-        let label = self.labels[report.index].clone();
-        let detail = match (report.status, &report.exit) {
-            (Status::Failed, exit) if exit.signal.is_some() => {
-                format!("signal={}", exit.signal.as_deref().unwrap_or("?"))
+    fn go(&mut self, events: Events<Msg>, display: &mut dyn Display) {
+        let total = self.hosts.len();
+        while self.tally.done < total {
+            let event = match events.recv_timeout(Duration::from_millis(100)) {
+                Ok(e) => e,
+                Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
+                    self.flush();
+                    if self.stop.cancelled_for().is_some_and(|t| t > GRACE) {
+                        self.abandon(display);
+                        return;
+                    }
+                    self.draw();
+                    continue;
+                }
+                Err(_) => {
+                    self.abandon(display);
+                    return;
+                }
+            };
+            if let Some(p) = &mut self.progress {
+                let _ = p.erase(&mut self.err);
             }
-            (Status::Failed, exit) => format!("exit={}", exit.code.unwrap_or(-1)),
-            _ => String::new(),
-        };
-        self.tally.add(report.status, detail.clone(), &label);
-        if report.status != Status::Ok {
-            self.failed.push(report.index);
+            let result = match event {
+                Event::Out(msg) => {
+                    if let Msg::Kept(k) = &msg {
+                        for e in &k.file_errors {
+                            let label = &self.hosts[k.index].label;
+                            let _ = writeln!(
+                                self.err,
+                                "{}: {label}: cannot write output file {e}",
+                                self.settings.tool
+                            );
+                            self.local_error = true;
+                        }
+                    }
+                    display.message(msg, &mut self.cx())
+                }
+                Event::Done(report) => self.done(report, display),
+            };
+            if let Err(e) = result {
+                self.say(format_args!("writing output: {}", plain_error(&e)));
+                self.local_error = true;
+            }
+            if events.is_empty() {
+                self.flush();
+                self.draw();
+            }
         }
-        if let Some(dir) = &self.settings.outdir {
-            write_atomically(dir, &label, &report.stdout)?;
+    }
+
+    fn cx(&mut self) -> Cx<'_> {
+        Cx {
+            out: &mut self.out,
+            err: &mut self.err,
+            hosts: &self.hosts,
+            tally: &self.tally,
+            settings: &self.settings,
         }
-        if let Some(dir) = &self.settings.errdir {
-            write_atomically(dir, &label, &report.stderr)?;
+    }
+
+    fn done(&mut self, report: Report, display: &mut dyn Display) -> io::Result<()> {
+        if std::mem::replace(&mut self.reported[report.index], true) {
+            return Ok(()); // abandoned already
         }
-        if let Some(log) = &mut self.log {
-            log.write_all(record::log_line(&report, &label).as_bytes())?;
+        let label = self.hosts[report.index].label.clone();
+        self.tally.add(&report, &label);
+        if let Some(log) = &mut self.log
+            && let Err(e) = log.write_all(record::log_line(&report, &label).as_bytes())
+        {
+            self.log = None;
+            self.local_error = true;
+            let _ = writeln!(
+                self.err,
+                "{}: --log: {}",
+                self.settings.tool,
+                plain_error(&e)
+            );
         }
+        display.done(&report, &mut self.cx())
+    }
+
+    /// Hosts that did not report within the grace period after a signal
+    /// are counted as interrupted, so the run can end now.
+    fn abandon(&mut self, display: &mut dyn Display) {
+        for index in 0..self.hosts.len() {
+            if !self.reported[index] {
+                let mut r = Report::not_started(index);
+                r.error = Some("interrupted; it did not stop in time".to_string());
+                let _ = self.done(r, display);
+            }
+        }
+    }
+
+    fn flush(&mut self) {
+        let _ = self.out.flush();
+        let _ = self.err.flush();
+    }
+
+    fn draw(&mut self) {
         if let Some(p) = &mut self.progress {
-            p.erase(&mut self.err)?;
+            let _ = p.draw(&mut self.err, &self.tally);
         }
-        match self.settings.mode {
-            Mode::Stream => {
-                if report.status != Status::Ok {
-                    let what = report.error.clone().unwrap_or(detail);
-                    writeln!(self.err, "rrun: {label}: {}: {what}", report.status.name())?;
+    }
+
+    fn end(mut self, display: &mut dyn Display) -> i32 {
+        if let Some(p) = &mut self.progress {
+            let _ = p.erase(&mut self.err);
+        }
+        if let Err(e) = display.finish(&mut self.cx()) {
+            self.say(format_args!("writing output: {}", plain_error(&e)));
+            self.local_error = true;
+        }
+        if let Err(e) = self.out.finish() {
+            self.say(format_args!("writing standard output: {}", plain_error(&e)));
+            self.local_error = true;
+        }
+        if let Some(path) = self.settings.failed.clone() {
+            let mut list = String::new();
+            for (i, h) in self.hosts.iter().enumerate() {
+                if self.tally.status_of(i).is_some_and(|s| s != Status::Ok) {
+                    list.push_str(&h.entry);
+                    list.push('\n');
                 }
             }
-            Mode::Inline => self.inline(&report, &label, &detail)?,
-            Mode::Json => writeln!(self.out, "{}", record::json(&report, &label))?,
-            Mode::Gather => self.gathered.push(report),
-        }
-        if let Some(p) = &mut self.progress {
-            self.err.flush()?;
-            self.out.flush()?;
-            p.draw(&mut self.err, &self.tally)?;
-        }
-        Ok(())
-    }
-
-    /// `[3/100] web07 FAILED exit=2 1.4s`, then the output.
-    fn inline(&mut self, report: &Report, label: &str, detail: &str) -> io::Result<()> {
-        let status = report.status.name().to_uppercase();
-        let mut header = format!(
-            "[{}/{}] {label} {status}",
-            self.tally.done, self.tally.total
-        );
-        if !detail.is_empty() {
-            header.push(' ');
-            header.push_str(detail);
-        }
-        header.push_str(&format!(" {:.1}s", report.duration.as_secs_f64()));
-        if let Some(e) = &report.error {
-            header.push_str(": ");
-            header.push_str(e);
-        }
-        if self.settings.colour_out {
-            let c = if report.status == Status::Ok {
-                "32"
-            } else {
-                "31"
-            };
-            writeln!(self.out, "\x1b[1;{c}m{header}\x1b[0m")?;
-        } else {
-            writeln!(self.out, "{header}")?;
-        }
-        write_block(&mut self.out, &report.stdout)?;
-        self.out.flush()?;
-        write_block(&mut self.err, &report.stderr)
-    }
-
-    /// Writes buffered output (call when no event is waiting).
-    pub fn flush(&mut self) -> io::Result<()> {
-        self.out.flush()?;
-        self.err.flush()
-    }
-
-    /// After the last host: gathered groups, `--failed`, the summary.
-    pub fn finish(&mut self) -> io::Result<()> {
-        if let Some(p) = &mut self.progress {
-            p.erase(&mut self.err)?;
-        }
-        if self.settings.mode == Mode::Gather {
-            self.gather()?;
-        }
-        if let Some(path) = &self.settings.failed {
-            let mut list = String::new();
-            self.failed.sort_unstable();
-            for &i in &self.failed {
-                list.push_str(&self.entries[i]);
-                list.push('\n');
+            if let Err(e) = files::write_file(&path, list.as_bytes()) {
+                self.say(format_args!(
+                    "--failed {}: {}",
+                    path.display(),
+                    plain_error(&e)
+                ));
+                self.local_error = true;
             }
-            std::fs::write(path, list)
-                .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
         }
-        self.out.flush()?;
-        self.tally.write(&mut self.err)?;
-        self.err.flush()
-    }
-
-    /// Groups hosts by identical (stdout, stderr), like `dshbak -c`.
-    fn gather(&mut self) -> io::Result<()> {
-        let mut groups: BTreeMap<(&[u8], &[u8]), Vec<&str>> = BTreeMap::new();
-        let mut order = Vec::new();
-        for r in &self.gathered {
-            if r.stdout.is_empty()
-                && r.stderr.is_empty()
-                && r.status != Status::Ok
-                && r.status != Status::Failed
-            {
-                continue; // not run: the summary names it
-            }
-            let key = (r.stdout.as_slice(), r.stderr.as_slice());
-            let entry = groups.entry(key).or_default();
-            if entry.is_empty() {
-                order.push(key);
-            }
-            entry.push(&self.labels[r.index]);
-        }
-        for key in order {
-            let names = &groups[&key];
-            let title = format!("{} ({})", fold(names), names.len());
-            let rule = "-".repeat(title.chars().count().min(79));
-            if self.settings.colour_out {
-                writeln!(self.out, "{rule}\n\x1b[1;36m{title}\x1b[0m\n{rule}")?;
-            } else {
-                writeln!(self.out, "{rule}\n{title}\n{rule}")?;
-            }
-            write_block(&mut self.out, key.0)?;
-            self.out.flush()?;
-            write_block(&mut self.err, key.1)?;
-            self.err.flush()?;
-        }
-        Ok(())
-    }
-
-    /// What the run's exit status is.
-    pub fn exit_code(&self) -> i32 {
-        let t = &self.tally;
-        if t.count(Status::Interrupted) > 0 {
-            crate::cli::exit::INTERRUPTED
-        } else if [
-            Status::Unreachable,
-            Status::Auth,
-            Status::HostKey,
-            Status::Timeout,
-        ]
-        .iter()
-        .any(|&s| t.count(s) > 0)
-        {
-            UNREACHED
-        } else if t.count(Status::Failed) > 0 {
-            FAILED
-        } else {
-            crate::cli::exit::SUCCESS
-        }
+        let _ = self.tally.write(&mut self.err);
+        let _ = self.err.flush();
+        exit_code(&self.tally, self.stop.signal(), self.local_error)
     }
 }
 
-/// Some command exited non-zero (every host was reached).
-pub const FAILED: i32 = 1;
-/// Some host could not be reached, authenticated or finished in time.
-pub const UNREACHED: i32 = 3;
-
-/// Output that does not end a line gets a newline.
-fn write_block(w: &mut dyn Write, bytes: &[u8]) -> io::Result<()> {
-    w.write_all(bytes)?;
-    if bytes.last().is_some_and(|&b| b != b'\n') {
-        w.write_all(b"\n")?;
+/// The exit status, for every tool: a signal's 128+N; 3 when some host
+/// was not reached (or its job could not be carried out); 2 for a local
+/// error (an output file, standard output); 1 when a job failed; else 0.
+pub fn exit_code(tally: &Tally, signal: Option<i32>, local_error: bool) -> i32 {
+    if let Some(sig) = signal {
+        crate::cli::signals::exit_code(sig)
+    } else if tally.count(Status::Interrupted) > 0 {
+        exit::INTERRUPTED
+    } else if tally.any(Status::unreached) {
+        UNREACHED
+    } else if local_error {
+        exit::USAGE
+    } else if tally.count(Status::Failed) > 0 {
+        FAILED
+    } else {
+        exit::SUCCESS
     }
-    Ok(())
-}
-
-/// `DIR/NAME`, byte-exact, written to a temporary file and renamed so a
-/// reader never sees half of it.
-fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<()> {
-    let tmp = dir.join(format!(".{name}.rrun-tmp"));
-    std::fs::write(&tmp, bytes)
-        .and_then(|()| std::fs::rename(&tmp, dir.join(name)))
-        .map_err(|e| io::Error::new(e.kind(), format!("{}/{name}: {e}", dir.display())))
 }

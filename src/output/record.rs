@@ -3,32 +3,60 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::fanout::Report;
+use super::HostInfo;
+use super::capture::Captured;
+use crate::engine::Report;
 
-/// One JSON object (one line) for a host, fields in a fixed order.
-pub fn json(report: &Report, label: &str) -> String {
+/// One JSON object (one line) for a host, fields in a fixed order: the
+/// shared ones, then the job's own. Output is carried up to
+/// [`super::capture::HEAD_LIMIT`] bytes per stream; `truncated` counts
+/// the bytes left out (null when none were).
+pub fn json(
+    report: &Report,
+    host: &HostInfo,
+    out: Option<&Captured>,
+    err: Option<&Captured>,
+) -> String {
     // Serialising strings, numbers and options cannot fail.
     let j = |v: &dyn erased::Json| v.json();
-    let host = &report.host;
-    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-    let fields: [(&str, String); 11] = [
-        ("host", j(&label)),
-        ("user", j(&host.dest.user)),
-        ("port", j(&host.dest.port)),
+    let head = |c: Option<&Captured>| c.map_or(String::new(), |c| lossy_head(&c.head));
+    let cut = |c: Option<&Captured>| c.map_or(0, |c| c.total - c.head.len() as u64);
+    let truncated = match (cut(out), cut(err)) {
+        (0, 0) => "null".to_string(),
+        (o, e) => format!("{{\"stdout\":{o},\"stderr\":{e}}}"),
+    };
+    let mut fields: Vec<(&str, String)> = vec![
+        ("host", j(&host.label)),
+        ("user", j(&host.user)),
+        ("port", j(&host.port)),
         ("status", j(&report.status.name())),
         ("exit_code", j(&report.exit.code)),
         ("signal", j(&report.exit.signal)),
-        ("stdout", j(&text(&report.stdout))),
-        ("stderr", j(&text(&report.stderr))),
+        ("stdout", j(&head(out))),
+        ("stderr", j(&head(err))),
+        ("truncated", truncated),
         ("error", j(&report.error)),
         ("started", j(&rfc3339(report.started))),
         ("duration_ms", j(&(report.duration.as_millis() as u64))),
     ];
+    for (k, v) in &report.fields {
+        fields.push((k, v.to_string()));
+    }
     let body: Vec<String> = fields
         .into_iter()
         .map(|(k, v)| format!("\"{k}\":{v}"))
         .collect();
     format!("{{{}}}", body.join(","))
+}
+
+/// Text for JSON: invalid UTF-8 becomes U+FFFD, and a character cut at
+/// the end of the head is left out rather than mangled.
+fn lossy_head(bytes: &[u8]) -> String {
+    let bytes = match std::str::from_utf8(bytes) {
+        Err(e) if e.error_len().is_none() => &bytes[..e.valid_up_to()],
+        _ => bytes,
+    };
+    String::from_utf8_lossy(bytes).into_owned()
 }
 
 mod erased {

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::time::{Duration, Instant};
 
-use crate::fanout::Status;
+use crate::engine::{Report, Status};
 use crate::hosts::fold;
 
 /// Counts by status, and the hosts in each non-ok class.
@@ -15,6 +15,8 @@ pub struct Tally {
     pub total: usize,
     pub done: usize,
     counts: BTreeMap<Status, usize>,
+    /// Each host's status once it is done.
+    statuses: Vec<Option<Status>>,
     /// (status, detail) → host labels; detail is the exit code for `failed`.
     others: BTreeMap<(Status, String), Vec<String>>,
 }
@@ -23,11 +25,20 @@ impl Tally {
     pub fn new(total: usize) -> Tally {
         Tally {
             total,
+            statuses: vec![None; total],
             ..Tally::default()
         }
     }
 
-    pub fn add(&mut self, status: Status, exit_detail: String, label: &str) {
+    /// Counts a finished host.
+    pub fn add(&mut self, report: &Report, label: &str) {
+        let status = report.status;
+        let exit_detail = match (status, &report.exit.signal, report.exit.code) {
+            (Status::Failed, Some(sig), _) => format!("signal={sig}"),
+            (Status::Failed, None, Some(code)) => format!("exit={code}"),
+            _ => String::new(),
+        };
+        self.statuses[report.index] = Some(status);
         self.done += 1;
         *self.counts.entry(status).or_default() += 1;
         if status != Status::Ok {
@@ -36,6 +47,16 @@ impl Tally {
                 .or_default()
                 .push(label.to_string());
         }
+    }
+
+    /// A host's status, once it is done.
+    pub fn status_of(&self, index: usize) -> Option<Status> {
+        self.statuses.get(index).copied().flatten()
+    }
+
+    /// Whether some host ended in a status that `pred` picks.
+    pub fn any(&self, pred: impl Fn(Status) -> bool) -> bool {
+        self.counts.iter().any(|(s, n)| *n > 0 && pred(*s))
     }
 
     pub fn count(&self, status: Status) -> usize {

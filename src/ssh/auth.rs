@@ -1,12 +1,12 @@
 //! Authentication: every ssh-agent identity (libssh2's `userauth_agent`
 //! tries only the first), then key files (`-i`, IdentityFile, the defaults),
 //! then a password if asked for — stopping before the server's MaxAuthTries.
-//! Passphrases and the password are asked once on the terminal and reused
-//! for every host; they are never logged.
+//! Passphrases and the password are asked once, through the [`Prompter`]
+//! the caller hands in (this layer knows no terminal), and reused for every
+//! host; they are never logged.
 
-use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use ssh2::Session;
 
@@ -14,47 +14,75 @@ use ssh2::Session;
 /// connection, so leave one to spare.
 const MAX_ATTEMPTS: usize = 5;
 
+/// Asks a person for a secret.
+pub trait Prompter: Send + Sync {
+    /// `Ok(None)`: nobody to ask. `Err`: asking is not safe (the answer
+    /// would be shown), said in words.
+    fn secret(&self, prompt: &str) -> Result<Option<String>, String>;
+}
+
+/// Nobody to ask.
+pub struct NoPrompter;
+
+impl Prompter for NoPrompter {
+    fn secret(&self, _: &str) -> Result<Option<String>, String> {
+        Ok(None)
+    }
+}
+
+/// What a prompt gave: a secret, nobody to ask, or why not asked.
+type Answer = Result<Option<String>, String>;
+
 /// Where the keys and secrets come from, shared by every worker.
 pub struct Credentials {
     /// `-i` files, tried before the config's.
     pub identity_files: Vec<PathBuf>,
     /// `-A`: ask for a password once and try it.
     pub ask_password: bool,
-    passphrases: Mutex<Vec<(PathBuf, String)>>,
-    password: OnceLock<Option<String>>,
+    passphrases: Mutex<Vec<(PathBuf, Answer)>>,
+    password: OnceLock<Answer>,
     /// One prompt at a time.
     prompt: Mutex<()>,
+    prompter: Arc<dyn Prompter>,
 }
 
 impl Credentials {
-    pub fn new(identity_files: Vec<PathBuf>, ask_password: bool) -> Credentials {
+    pub fn new(
+        identity_files: Vec<PathBuf>,
+        ask_password: bool,
+        prompter: Arc<dyn Prompter>,
+    ) -> Credentials {
         Credentials {
             identity_files,
             ask_password,
             passphrases: Mutex::new(Vec::new()),
             password: OnceLock::new(),
             prompt: Mutex::new(()),
+            prompter,
         }
     }
 
     /// The passphrase of an encrypted key, asked once per key file.
-    fn passphrase(&self, key: &Path) -> Option<String> {
-        let _one = self.prompt.lock().ok()?;
-        if let Some((_, p)) = self.passphrases.lock().ok()?.iter().find(|(k, _)| k == key) {
-            return Some(p.clone());
+    fn passphrase(&self, key: &Path) -> Answer {
+        let _one = self.prompt.lock().map_err(|_| "prompt lock".to_string())?;
+        let mut known = self.passphrases.lock().map_err(|_| "lock".to_string())?;
+        if let Some((_, p)) = known.iter().find(|(k, _)| k == key) {
+            return p.clone();
         }
-        let p = ask(&format!("Enter passphrase for key '{}': ", key.display()))?;
-        self.passphrases
-            .lock()
-            .ok()?
-            .push((key.to_path_buf(), p.clone()));
-        Some(p)
+        let p = self
+            .prompter
+            .secret(&format!("Enter passphrase for key '{}': ", key.display()));
+        known.push((key.to_path_buf(), p.clone()));
+        p
     }
 
-    fn password(&self, user: &str) -> Option<String> {
-        let _one = self.prompt.lock().ok()?;
+    fn password(&self, user: &str) -> Answer {
+        let _one = self.prompt.lock().map_err(|_| "prompt lock".to_string())?;
         self.password
-            .get_or_init(|| ask(&format!("Password for {user} (used for every host): ")))
+            .get_or_init(|| {
+                self.prompter
+                    .secret(&format!("Password for {user} (used for every host): "))
+            })
             .clone()
     }
 }
@@ -108,9 +136,13 @@ pub fn authenticate(
         };
         let passphrase = if is_encrypted(&text) {
             match creds.passphrase(&key) {
-                Some(p) => Some(p),
-                None => {
+                Ok(Some(p)) => Some(p),
+                Ok(None) => {
                     tried.push(format!("{} (encrypted, no terminal to ask)", key.display()));
+                    continue;
+                }
+                Err(why) => {
+                    tried.push(format!("{} (encrypted: {why})", key.display()));
                     continue;
                 }
             }
@@ -127,13 +159,16 @@ pub fn authenticate(
             return Ok(());
         }
     }
-    if creds.ask_password
-        && attempts < MAX_ATTEMPTS
-        && let Some(p) = creds.password(user)
-    {
-        tried.push("password".to_string());
-        if sess.userauth_password(user, &p).is_ok() && sess.authenticated() {
-            return Ok(());
+    if creds.ask_password && attempts < MAX_ATTEMPTS {
+        match creds.password(user) {
+            Ok(Some(p)) => {
+                tried.push("password".to_string());
+                if sess.userauth_password(user, &p).is_ok() && sess.authenticated() {
+                    return Ok(());
+                }
+            }
+            Ok(None) => tried.push("password (no terminal to ask)".to_string()),
+            Err(why) => tried.push(format!("password ({why})")),
         }
     }
     if tried.is_empty() {
@@ -161,39 +196,4 @@ fn is_encrypted(text: &[u8]) -> bool {
         }
         _ => false,
     }
-}
-
-/// Asks on the terminal with echo off; `None` without a terminal.
-fn ask(prompt: &str) -> Option<String> {
-    let tty = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/tty")
-        .ok()?;
-    use std::os::fd::AsRawFd;
-    let fd = tty.as_raw_fd();
-    // SAFETY: termios calls on a file descriptor we own; the old settings
-    // are restored before returning.
-    let saved = unsafe {
-        let mut t: libc::termios = std::mem::zeroed();
-        if libc::tcgetattr(fd, &mut t) != 0 {
-            return None;
-        }
-        let saved = t;
-        t.c_lflag &= !libc::ECHO;
-        t.c_lflag |= libc::ECHONL;
-        libc::tcsetattr(fd, libc::TCSANOW, &t);
-        saved
-    };
-    let mut writer = &tty;
-    let _ = writer.write_all(prompt.as_bytes());
-    let _ = writer.flush();
-    let mut line = String::new();
-    let read = std::io::BufReader::new(&tty).read_line(&mut line);
-    // SAFETY: as above.
-    unsafe {
-        libc::tcsetattr(fd, libc::TCSANOW, &saved);
-    }
-    read.ok()?;
-    Some(line.trim_end_matches(['\n', '\r']).to_string())
 }

@@ -1,4 +1,4 @@
-//! `~/.ssh/config` (and `-F FILE`): the subset rrun honours, resolved per
+//! `~/.ssh/config` (and `-F FILE`): the subset fleetkit honours, resolved per
 //! host the way OpenSSH does it — blocks in file order, `Host` patterns with
 //! `*`, `?` and `!` negation, and the first value found for each option wins
 //! (IdentityFile accumulates). `Match` blocks are not evaluated and never
@@ -121,7 +121,7 @@ impl Config {
         Ok(config)
     }
 
-    /// Rejects values rrun would have to guess at (a port that is no port).
+    /// Rejects values a tool would have to guess at (a port that is no port).
     fn check(&self, origin: &str) -> Result<(), Error> {
         for block in &self.blocks {
             for (key, args, line) in &block.options {

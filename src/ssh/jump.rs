@@ -28,7 +28,7 @@ pub fn bridge(
         })?;
     let (ours, theirs) = UnixStream::pair().map_err(|e| format!("socketpair: {e}"))?;
     std::thread::Builder::new()
-        .name("rrun-jump".to_string())
+        .name("jump".to_string())
         .stack_size(256 * 1024)
         .spawn(move || {
             let _ = pump(&bastion, bastion_fd, channel, theirs);

@@ -187,7 +187,7 @@ fn parse_line(line: &str, file: usize, n: usize) -> Option<Entry> {
     let mut first = fields.next()?;
     let mut revoked = false;
     if first.starts_with('@') {
-        // @cert-authority lines name CA keys, which rrun does not use.
+        // @cert-authority lines name CA keys, which are not used yet.
         revoked = first == "@revoked";
         if !revoked {
             return None;

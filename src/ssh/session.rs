@@ -8,11 +8,10 @@
 //! what is left before each step. The command's deadline is our own clock.
 
 use std::io::{self, Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::os::fd::{AsRawFd, RawFd};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use ssh2::{BlockDirections, MethodType, Session};
@@ -20,33 +19,11 @@ use ssh2::{BlockDirections, MethodType, Session};
 use super::auth::{self, Credentials};
 use super::digest::base64_encode;
 use super::known_hosts::{KnownHosts, Policy, Verdict};
+use crate::outcome::{Exit, Failure, Stream};
+use crate::stop::{Stop, Watch};
 
-/// Why a host was not run on, by class (each maps to a `status` in output).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Failure {
-    /// Could not connect or complete the handshake in time.
-    Unreachable(String),
-    /// No credential was accepted.
-    Auth(String),
-    /// The host key is unknown (strict), changed or revoked.
-    HostKey(String),
-    /// The command did not finish before its deadline.
-    Timeout(String),
-    /// Ctrl-C: the session was ended.
-    Interrupted,
-}
-
-impl Failure {
-    pub fn message(&self) -> &str {
-        match self {
-            Failure::Unreachable(m)
-            | Failure::Auth(m)
-            | Failure::HostKey(m)
-            | Failure::Timeout(m) => m,
-            Failure::Interrupted => "interrupted",
-        }
-    }
-}
+/// How much of a server's first bytes are searched for its `SSH-` line.
+const BANNER_WINDOW: usize = 8192;
 
 /// Where and as whom to connect.
 #[derive(Debug, Clone)]
@@ -68,35 +45,22 @@ pub struct Destination {
 /// What every connection shares.
 pub struct Context<'a> {
     pub credentials: &'a Credentials,
-    pub cancel: &'a AtomicBool,
+    pub stop: &'a Arc<Stop>,
 }
 
-/// Which output stream bytes came from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Stream {
-    Stdout,
-    Stderr,
-}
-
-/// How the remote command ended.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Exit {
-    pub code: Option<i32>,
-    /// The signal that killed it, as the server names it (`KILL`, `TERM`).
-    pub signal: Option<String>,
-}
-
-/// An authenticated session.
+/// An authenticated session. The watch is declared first so it ends
+/// before the session closes its socket.
 pub struct Connection {
+    watch: Watch,
     sess: Session,
     fd: RawFd,
 }
 
 /// Connects, checks the host key and authenticates, all within the
-/// destination's connect timeout.
+/// destination's connect timeout: the socket is watched, so the deadline
+/// and a cancelled run end even a blocking libssh2 call.
 pub fn connect(dest: &Destination, ctx: &Context) -> Result<Connection, Failure> {
-    let started = Instant::now();
-    let deadline = started + dest.connect_timeout;
+    let deadline = Instant::now() + dest.connect_timeout;
     let timed_out = |what: &str| {
         Failure::Unreachable(format!(
             "timed out after {} during {what}",
@@ -104,12 +68,13 @@ pub fn connect(dest: &Destination, ctx: &Context) -> Result<Connection, Failure>
         ))
     };
     let mut sess = Session::new().map_err(|e| Failure::Unreachable(e.to_string()))?;
-    let fd = match &dest.jump {
+    let (fd, watch) = match &dest.jump {
         None => {
-            let stream = tcp_connect(dest, deadline)?;
+            let stream = tcp_connect(dest, deadline, ctx.stop)?;
             let fd = stream.as_raw_fd();
+            let watch = ctx.stop.watch(fd, Some(deadline));
             sess.set_tcp_stream(stream);
-            fd
+            (fd, watch)
         }
         Some(jump) => {
             let via = |f: Failure| match f {
@@ -121,13 +86,33 @@ pub fn connect(dest: &Destination, ctx: &Context) -> Result<Connection, Failure>
                 other => other,
             };
             let bastion = connect(jump, ctx).map_err(via)?;
-            let stream = super::jump::bridge(bastion.sess, bastion.fd, &dest.host, dest.port)
+            let Connection {
+                watch,
+                sess: bsess,
+                fd: bfd,
+            } = bastion;
+            // The bridge thread owns the bastion from here; the target's
+            // end of the bridge is what is watched.
+            drop(watch);
+            let stream = super::jump::bridge(bsess, bfd, &dest.host, dest.port)
                 .map_err(Failure::Unreachable)?;
             let fd = stream.as_raw_fd();
+            let watch = ctx.stop.watch(fd, Some(deadline));
             sess.set_tcp_stream(stream);
-            fd
+            (fd, watch)
         }
     };
+    // What went wrong once the watchdog or a signal may have cut the socket.
+    let cut = |f: Failure, what: &str| {
+        if ctx.stop.cancelled() {
+            Failure::Interrupted
+        } else if watch.fired() || Instant::now() >= deadline {
+            timed_out(what)
+        } else {
+            f
+        }
+    };
+    await_banner(fd, deadline, ctx.stop).map_err(|f| cut(f, "the SSH banner"))?;
     if dest.policy != Policy::Off {
         let known = dest.known_hosts.key_types(&dest.host, dest.port);
         if !known.is_empty() {
@@ -136,13 +121,12 @@ pub fn connect(dest: &Destination, ctx: &Context) -> Result<Connection, Failure>
     }
     arm(&sess, deadline).ok_or_else(|| timed_out("the SSH handshake"))?;
     if let Err(e) = sess.handshake() {
-        // LIBSSH2_ERROR_TIMEOUT: the session timeout, armed to the deadline.
-        let timeout = e.code() == ssh2::ErrorCode::Session(-9);
-        return Err(if timeout || Instant::now() >= deadline {
-            timed_out("the SSH handshake")
+        let why = if peer_closed(fd) {
+            "the server closed the connection during the SSH handshake".to_string()
         } else {
-            Failure::Unreachable(format!("SSH handshake failed: {}", e.message()))
-        });
+            format!("SSH handshake failed: {}", e.message())
+        };
+        return Err(cut(Failure::Unreachable(why), "the SSH handshake"));
     }
     if dest.policy != Policy::Off {
         check_host_key(&sess, dest)?;
@@ -155,18 +139,16 @@ pub fn connect(dest: &Destination, ctx: &Context) -> Result<Connection, Failure>
         dest.identities_only,
         ctx.credentials,
     ) {
-        return Err(if Instant::now() >= deadline {
-            timed_out("authentication")
-        } else {
-            Failure::Auth(message)
-        });
+        return Err(cut(Failure::Auth(message), "authentication"));
     }
     sess.set_timeout(0);
-    Ok(Connection { sess, fd })
+    watch.set_deadline(None);
+    Ok(Connection { watch, sess, fd })
 }
 
-/// TCP connect to the first address that answers before the deadline.
-fn tcp_connect(dest: &Destination, deadline: Instant) -> Result<TcpStream, Failure> {
+/// TCP connect to the first address that answers before the deadline,
+/// giving up at once when the run is cancelled.
+fn tcp_connect(dest: &Destination, deadline: Instant, stop: &Stop) -> Result<TcpStream, Failure> {
     let timed_out = || {
         Failure::Unreachable(format!(
             "timed out after {} during TCP connect",
@@ -179,23 +161,164 @@ fn tcp_connect(dest: &Destination, deadline: Instant) -> Result<TcpStream, Failu
         .collect();
     let mut last_error = None;
     for addr in &addrs {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(timed_out());
-        }
-        match TcpStream::connect_timeout(addr, left) {
+        match connect_one(addr, deadline, stop) {
             Ok(s) => {
                 let _ = s.set_nodelay(true);
                 return Ok(s);
             }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => return Err(Failure::Interrupted),
+            Err(e) if e.kind() == io::ErrorKind::TimedOut => return Err(timed_out()),
             Err(e) => last_error = Some(e),
         }
     }
     Err(match last_error {
-        Some(e) if e.kind() == io::ErrorKind::TimedOut => timed_out(),
-        Some(e) => Failure::Unreachable(format!("cannot connect to port {}: {e}", dest.port)),
+        Some(e) => Failure::Unreachable(format!(
+            "cannot connect to port {}: {}",
+            dest.port,
+            plain_error(&e)
+        )),
         None => Failure::Unreachable(format!("{} has no address", dest.host)),
     })
+}
+
+/// A non-blocking connect, polled in short slices so a cancel is seen.
+fn connect_one(addr: &SocketAddr, deadline: Instant, stop: &Stop) -> io::Result<TcpStream> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let sock = Socket::new(
+        Domain::for_address(*addr),
+        Type::STREAM,
+        Some(Protocol::TCP),
+    )?;
+    sock.set_nonblocking(true)?;
+    match sock.connect(&(*addr).into()) {
+        Ok(()) => {}
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => loop {
+            if stop.cancelled() {
+                return Err(io::ErrorKind::Interrupted.into());
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(io::ErrorKind::TimedOut.into());
+            }
+            if poll_one(
+                sock.as_raw_fd(),
+                libc::POLLOUT,
+                left.min(Duration::from_millis(50)),
+            ) {
+                if let Some(e) = sock.take_error()? {
+                    return Err(e);
+                }
+                break;
+            }
+        },
+        Err(e) => return Err(e),
+    }
+    sock.set_nonblocking(false)?;
+    Ok(sock.into())
+}
+
+/// Waits, by peeking, until the server's first bytes hold an `SSH-` line:
+/// libssh2 would read a server that never sends one (or sends bytes for
+/// ever) without end.
+fn await_banner(fd: RawFd, deadline: Instant, stop: &Stop) -> Result<(), Failure> {
+    let mut buf = vec![0u8; BANNER_WINDOW];
+    let mut seen = 0;
+    loop {
+        if stop.cancelled() {
+            return Err(Failure::Interrupted);
+        }
+        if Instant::now() >= deadline {
+            return Err(Failure::Unreachable(format!(
+                "no SSH banner before the connect timeout ({seen} bytes received)"
+            )));
+        }
+        // SAFETY: a peek into a buffer we own, on a socket the session owns.
+        let n = unsafe {
+            libc::recv(
+                fd,
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+                libc::MSG_PEEK | libc::MSG_DONTWAIT,
+            )
+        };
+        if n == 0 {
+            return Err(Failure::Unreachable(
+                "the server closed the connection before sending its SSH banner".to_string(),
+            ));
+        }
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() != io::ErrorKind::WouldBlock {
+                return Err(Failure::Unreachable(format!(
+                    "reading the SSH banner: {}",
+                    plain_error(&e)
+                )));
+            }
+            poll_one(fd, libc::POLLIN, Duration::from_millis(50));
+            continue;
+        }
+        let n = n as usize;
+        let data = &buf[..n];
+        // RFC 4253: lines before the version line are allowed; the version
+        // line starts with "SSH-".
+        if data.starts_with(b"SSH-") || memchr::memmem::find(data, b"\nSSH-").is_some() {
+            return Ok(());
+        }
+        if n == buf.len() {
+            return Err(Failure::Unreachable(format!(
+                "not an SSH server: its first {} bytes hold no SSH banner (they begin {:?})",
+                n,
+                String::from_utf8_lossy(&data[..data.len().min(40)])
+            )));
+        }
+        if n == seen {
+            // Nothing new since the last peek: wait a little for more.
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        seen = n;
+    }
+}
+
+/// Whether the peer has closed the socket (a zero-byte peek).
+fn peer_closed(fd: RawFd) -> bool {
+    let mut b = [0u8; 1];
+    // SAFETY: a one-byte peek into a local buffer.
+    let n = unsafe {
+        libc::recv(
+            fd,
+            b.as_mut_ptr().cast(),
+            1,
+            libc::MSG_PEEK | libc::MSG_DONTWAIT,
+        )
+    };
+    n == 0
+}
+
+/// Polls one descriptor; true when it is ready.
+fn poll_one(fd: RawFd, events: libc::c_short, timeout: Duration) -> bool {
+    let mut pfd = libc::pollfd {
+        fd,
+        events,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd.
+    let n = unsafe {
+        libc::poll(
+            &mut pfd,
+            1,
+            timeout.as_millis().min(i32::MAX as u128) as i32,
+        )
+    };
+    n > 0
+}
+
+/// An OS error in words, without Rust's `(os error N)`.
+pub fn plain_error(e: &io::Error) -> String {
+    let text = e.to_string();
+    match text.find(" (os error") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    }
 }
 
 /// Sets the session's blocking-call timeout to what is left of `deadline`.
@@ -269,34 +392,66 @@ fn key_type(blob: &[u8]) -> Option<&str> {
     std::str::from_utf8(blob.get(4..4 + len)?).ok()
 }
 
+/// How to run one command.
+pub struct Exec<'a> {
+    pub command: &'a str,
+    /// Sent as the command's standard input, then end of input.
+    pub input: Option<&'a [u8]>,
+    /// Run on a pseudo-terminal, so closing the channel hangs it up.
+    pub pty: bool,
+    /// When to give up on it (the channel is closed: `timeout`).
+    pub deadline: Option<Instant>,
+}
+
 impl Connection {
-    /// Runs `command`, handing output to `on_output` as it arrives.
+    /// Runs one command, handing output to `on_output` as it arrives.
+    /// `on_output` may block (back-pressure: while it does, nothing more is
+    /// read, so SSH flow control stops the host) and may fail (cancelled,
+    /// or the deadline passed while waiting): the channel is then closed.
     ///
-    /// With a `deadline`, the command runs on a pseudo-terminal, so that
-    /// closing the channel at the deadline hangs it up (SIGHUP) rather than
-    /// leaving it running; a pty has one output stream, so its stderr then
-    /// arrives as stdout.
-    pub fn run(
+    /// Errors before the command starts are `Unreachable`; once it has
+    /// started, a broken connection is `Lost` (it may have run).
+    pub fn exec(
         &self,
-        command: &str,
-        input: Option<&[u8]>,
-        deadline: Option<Instant>,
-        cancel: &AtomicBool,
-        on_output: &mut dyn FnMut(Stream, &[u8]),
+        exec: &Exec,
+        stop: &Stop,
+        on_output: &mut crate::outcome::OnOutput<'_>,
     ) -> Result<Exit, Failure> {
-        let channel_error =
-            |e: ssh2::Error| Failure::Unreachable(format!("SSH channel: {}", e.message()));
+        let interrupted = |f: Failure| {
+            if stop.cancelled() {
+                Failure::Interrupted
+            } else {
+                f
+            }
+        };
+        let channel_error = |e: ssh2::Error| {
+            interrupted(Failure::Unreachable(format!(
+                "SSH channel: {}",
+                e.message()
+            )))
+        };
+        self.sess.set_blocking(true);
         let mut ch = self.sess.channel_session().map_err(channel_error)?;
-        if deadline.is_some() {
+        if exec.pty {
             let mut modes = ssh2::PtyModes::new();
             modes.set_boolean(ssh2::PtyModeOpcode::ECHO, false);
             modes.set_boolean(ssh2::PtyModeOpcode::ONLCR, false);
             ch.request_pty("dumb", Some(modes), None)
                 .map_err(channel_error)?;
         }
-        ch.exec(command).map_err(channel_error)?;
+        ch.exec(exec.command).map_err(channel_error)?;
+        // From here on the command may be running.
+        let lost = |what: String| {
+            interrupted(Failure::Lost(format!(
+                "the connection was lost after the command started ({what}); it may have run"
+            )))
+        };
+        // Belt and braces: the watchdog cuts the socket shortly after the
+        // deadline should the loop below be stuck.
+        self.watch
+            .set_deadline(exec.deadline.map(|d| d + Duration::from_secs(2)));
         self.sess.set_blocking(false);
-        let mut pending = input;
+        let mut pending = exec.input;
         let mut eof_sent = false;
         let mut buf = vec![0u8; 64 * 1024];
         loop {
@@ -309,11 +464,14 @@ impl Connection {
                 match read {
                     Ok(0) => {}
                     Ok(n) => {
-                        on_output(stream, &buf[..n]);
+                        if let Err(f) = on_output(stream, &buf[..n]) {
+                            let _ = ch.close();
+                            return Err(f);
+                        }
                         progress = true;
                     }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                    Err(e) => return Err(Failure::Unreachable(format!("reading output: {e}"))),
+                    Err(e) => return Err(lost(format!("reading output: {}", plain_error(&e)))),
                 }
             }
             if let Some(data) = pending {
@@ -336,12 +494,12 @@ impl Connection {
             if ch.eof() && !progress {
                 break;
             }
-            if cancel.load(Ordering::Relaxed) {
+            if stop.cancelled() {
                 let _ = ch.close();
                 return Err(Failure::Interrupted);
             }
             let now = Instant::now();
-            if let Some(d) = deadline
+            if let Some(d) = exec.deadline
                 && now >= d
             {
                 let _ = ch.close();
@@ -350,7 +508,10 @@ impl Connection {
                 ));
             }
             if !progress {
-                let wait = deadline.map_or(Duration::from_millis(250), |d| {
+                if self.watch.fired() {
+                    return Err(lost("the connection was cut".to_string()));
+                }
+                let wait = exec.deadline.map_or(Duration::from_millis(250), |d| {
                     d.saturating_duration_since(now)
                         .min(Duration::from_millis(250))
                 });
@@ -362,7 +523,9 @@ impl Connection {
         loop {
             match ch.wait_close() {
                 Err(e)
-                    if e.code() == ssh2::ErrorCode::Session(-37) && Instant::now() < close_by =>
+                    if e.code() == ssh2::ErrorCode::Session(-37)
+                        && Instant::now() < close_by
+                        && !stop.cancelled() =>
                 {
                     self.wait(Duration::from_millis(100))
                 }
@@ -382,6 +545,11 @@ impl Connection {
         Ok(Exit { code, signal })
     }
 
+    /// The session, for jobs that need more than commands (SFTP).
+    pub fn session(&self) -> &Session {
+        &self.sess
+    }
+
     /// Sleeps until the socket is ready in the direction libssh2 waits for.
     fn wait(&self, timeout: Duration) {
         let events = match self.sess.block_directions() {
@@ -389,23 +557,13 @@ impl Connection {
             BlockDirections::Both => libc::POLLIN | libc::POLLOUT,
             _ => libc::POLLIN,
         };
-        let mut pfd = libc::pollfd {
-            fd: self.fd,
-            events,
-            revents: 0,
-        };
-        // SAFETY: one valid pollfd for a socket the session owns.
-        unsafe {
-            libc::poll(
-                &mut pfd,
-                1,
-                timeout.as_millis().min(i32::MAX as u128) as i32,
-            );
-        }
+        poll_one(self.fd, events, timeout);
     }
 
-    /// Says goodbye politely (best effort).
+    /// Says goodbye politely (best effort, briefly).
     pub fn disconnect(self) {
+        self.watch
+            .set_deadline(Some(Instant::now() + Duration::from_secs(1)));
         self.sess.set_blocking(true);
         self.sess.set_timeout(1000);
         let _ = self.sess.disconnect(None, "done", None);

@@ -4,7 +4,7 @@
 //! read, which options to hand the formatter in [`crate::json`], how errors
 //! are reported and what the exit code is.
 
-use std::ffi::{OsStr, OsString};
+use std::ffi::OsString;
 use std::fs::File;
 use std::io::{self, Write};
 
@@ -37,28 +37,13 @@ impl ToolArgs for Args {
     }
 }
 
-fn switch(
-    long: &'static str,
-    short: Option<char>,
-    summary: &'static str,
-    doc: &'static str,
-    apply: fn(&mut Args, Option<&OsStr>) -> Result<(), String>,
-) -> Flag<Args> {
-    Flag {
-        long,
-        short,
-        arity: Arity::Switch,
-        summary,
-        doc,
-        hidden: false,
-        apply,
-    }
-}
+/// Flags of this tool's arguments.
+type F = Flag<Args>;
 
 /// The flag table: the single source of parsing, help, man page and completions.
 pub fn tool() -> Tool<Args> {
     let flags = vec![
-        switch(
+        F::switch(
             "compact",
             Some('c'),
             "Print each value minified on one line",
@@ -69,7 +54,7 @@ pub fn tool() -> Tool<Args> {
             },
         ),
         Flag {
-            long: "indent",
+            long: Some("indent"),
             short: None,
             arity: Arity::Value {
                 name: "N",
@@ -86,7 +71,7 @@ pub fn tool() -> Tool<Args> {
                 Ok(())
             },
         },
-        switch(
+        F::switch(
             "tab",
             None,
             "Indent by one tab per level",
@@ -96,7 +81,7 @@ pub fn tool() -> Tool<Args> {
                 Ok(())
             },
         ),
-        switch(
+        F::switch(
             "sort-keys",
             Some('S'),
             "Sort object keys, recursively",
@@ -108,7 +93,7 @@ pub fn tool() -> Tool<Args> {
                 Ok(())
             },
         ),
-        switch(
+        F::switch(
             "ascii",
             Some('a'),
             "Escape non-ASCII characters as \\uXXXX",
@@ -119,7 +104,7 @@ pub fn tool() -> Tool<Args> {
                 Ok(())
             },
         ),
-        switch(
+        F::switch(
             "strict",
             None,
             "Accept exactly one value per input",
@@ -132,7 +117,7 @@ pub fn tool() -> Tool<Args> {
                 Ok(())
             },
         ),
-        switch(
+        F::switch(
             "quiet",
             Some('q'),
             "Validate only: print nothing, set the exit code",
@@ -143,7 +128,7 @@ pub fn tool() -> Tool<Args> {
                 Ok(())
             },
         ),
-        switch(
+        F::switch(
             "color-output",
             Some('C'),
             "Colour the output even when it is not a terminal (--color=always)",
@@ -153,7 +138,7 @@ pub fn tool() -> Tool<Args> {
                 Ok(())
             },
         ),
-        switch(
+        F::switch(
             "monochrome-output",
             Some('M'),
             "Never colour the output (--color=never)",

@@ -5,6 +5,7 @@
 #![allow(dead_code)] // each test binary uses a different part
 
 pub mod fleet;
+pub mod servers;
 
 use std::ffi::OsStr;
 use std::io::Write;

@@ -1,0 +1,338 @@
+//! The hosts-and-connection layer every SSH tool shares: one flag group
+//! (`-H`, `--hosts`, `-l`, `-i`, `--port`, `-F`, `-A`, `--host-key`, `-p`,
+//! `--connect-timeout`, `--retry`), reading the host list, resolving each
+//! host through ssh_config into a destination, and the engine connector
+//! that opens an SSH session to it. A tool adds the group to its flag
+//! table with [`flags`] and keeps an [`Options`] in its arguments.
+
+mod resolve;
+
+use std::io::{IsTerminal, Read};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::cli::flag::{Hint, path, seconds, text};
+use crate::cli::{self, Flag};
+use crate::engine::{Connector, Failure};
+use crate::hosts::{self, Target};
+use crate::ssh::auth::Credentials;
+use crate::ssh::config::{Config, home};
+use crate::ssh::known_hosts::Policy;
+use crate::ssh::session::{self, Connection, Context, Destination};
+use crate::stop::Stop;
+
+/// The group's options, as parsed.
+#[derive(Debug, Default)]
+pub struct Options {
+    pub host_options: Vec<String>,
+    pub host_files: Vec<PathBuf>,
+    pub user: Option<String>,
+    pub identities: Vec<PathBuf>,
+    pub port: Option<u16>,
+    pub config: Option<PathBuf>,
+    pub ask_password: bool,
+    pub host_key: Option<Policy>,
+    pub fanout: Option<usize>,
+    pub connect_timeout: Option<Duration>,
+    pub retry: u32,
+    pub failed: Option<PathBuf>,
+    pub log: Option<PathBuf>,
+    pub json: bool,
+}
+
+/// A tool's arguments that hold the group.
+pub trait FleetArgs {
+    fn fleet(&mut self) -> &mut Options;
+}
+
+/// The default fanout.
+pub const FANOUT: usize = 64;
+
+/// The group's flags, to add to a tool's table.
+pub fn flags<A: FleetArgs>() -> Vec<Flag<A>> {
+    let other = Hint::Other;
+    let file = Hint::File;
+    vec![
+        Flag::value(
+            "host",
+            Some('H'),
+            ("HOSTS", other),
+            "Hosts: HOST[,HOST...], ranges allowed",
+            "Hosts, separated by commas: [user@]host[:port], IPv6 as [::1]:22, ranges such as web[01-20] or db[1,3,5-7]. May be repeated. With -H or --hosts, standard input is not read as a host list.",
+            |a: &mut A, v| {
+                a.fleet().host_options.push(text(v)?.to_string());
+                Ok(())
+            },
+        ),
+        Flag::value(
+            "hosts",
+            None,
+            ("FILE", file),
+            "Read hosts from FILE, one per line",
+            "Read hosts from FILE: one entry per line, blank lines and # comments ignored, the same syntax as -H. May be repeated. Without -H or --hosts, the host list is read from standard input. Duplicates run once; a malformed line is an error naming its line, and nothing runs.",
+            |a: &mut A, v| {
+                a.fleet().host_files.push(path(v)?);
+                Ok(())
+            },
+        ),
+        Flag::value(
+            "user",
+            Some('l'),
+            ("USER", other),
+            "Log in as USER (as ssh -l)",
+            "Log in as USER where the host list names no user (as ssh -l); otherwise ssh_config's User, then the local user name.",
+            |a: &mut A, v| {
+                a.fleet().user = Some(text(v)?.to_string());
+                Ok(())
+            },
+        ),
+        Flag::value(
+            "identity",
+            Some('i'),
+            ("FILE", file),
+            "Try this private key (as ssh -i); may be repeated",
+            "Try the private key in FILE (as ssh -i), before ssh_config's IdentityFile and the default keys. May be repeated. An encrypted key's passphrase is asked once on the terminal and used for every host.",
+            |a: &mut A, v| {
+                a.fleet().identities.push(path(v)?);
+                Ok(())
+            },
+        ),
+        Flag::value(
+            "port",
+            None,
+            ("PORT", other),
+            "Connect to PORT where the host list names none",
+            "Connect to PORT where the host list names none (ssh_config's Port otherwise, then 22). -p is the fanout, as in pssh.",
+            |a: &mut A, v| {
+                a.fleet().port = Some(cli::flag::number(v, 1, 65535)? as u16);
+                Ok(())
+            },
+        ),
+        Flag::value(
+            "config",
+            Some('F'),
+            ("FILE", file),
+            "Read ssh_config from FILE instead of ~/.ssh/config",
+            "Read ssh_config options from FILE instead of ~/.ssh/config. Honoured: Host (patterns, ! negation, first match wins), HostName, User, Port, IdentityFile, IdentitiesOnly, ConnectTimeout, StrictHostKeyChecking, UserKnownHostsFile, ProxyJump (one hop; the jump host's own settings come from the same file). Match blocks never apply.",
+            |a: &mut A, v| {
+                a.fleet().config = Some(path(v)?);
+                Ok(())
+            },
+        ),
+        Flag::switch(
+            "ask-password",
+            Some('A'),
+            "Ask for a password once and use it for every host",
+            "Ask for a password once on the terminal and try it on every host after the keys. It is never logged.",
+            |a: &mut A, _| {
+                a.fleet().ask_password = true;
+                Ok(())
+            },
+        ),
+        Flag::choice(
+            "host-key",
+            "POLICY",
+            &["strict", "accept-new", "off"],
+            "Host key checking: strict, accept-new (default) or off",
+            "How host keys are checked against known_hosts (ssh_config's UserKnownHostsFile, or ~/.ssh/known_hosts). accept-new (the default, unless ssh_config's StrictHostKeyChecking says otherwise) appends unknown keys; strict refuses them; off checks nothing. A changed key is always refused, naming the known_hosts file and line, and nothing is done on that host.",
+            |a: &mut A, v| {
+                a.fleet().host_key = Some(
+                    match cli::flag::choice(v, &["strict", "accept-new", "off"])? {
+                        "strict" => Policy::Strict,
+                        "off" => Policy::Off,
+                        _ => Policy::AcceptNew,
+                    },
+                );
+                Ok(())
+            },
+        ),
+        Flag::value(
+            "fanout",
+            Some('p'),
+            ("N", other),
+            "Work on at most N hosts at once (default 64)",
+            "Work on at most N hosts at once (default 64, up to 10000).",
+            |a: &mut A, v| {
+                a.fleet().fanout = Some(cli::flag::number(v, 1, 10_000)? as usize);
+                Ok(())
+            },
+        ),
+        Flag::value(
+            "connect-timeout",
+            None,
+            ("SECONDS", other),
+            "Give up connecting after SECONDS (default 10)",
+            "Give up on a host that has not completed TCP connect, SSH banner, handshake and authentication within SECONDS (default 10, or ssh_config's ConnectTimeout), whatever the server sends or fails to send.",
+            |a: &mut A, v| {
+                a.fleet().connect_timeout = Some(seconds(v)?);
+                Ok(())
+            },
+        ),
+        Flag::value(
+            "retry",
+            None,
+            ("N", other),
+            "Retry a failed connection N times",
+            "Retry a host whose connection failed (refused, timed out, handshake failed) up to N times. Authentication and host key failures, and anything after the connection was made, are not retried.",
+            |a: &mut A, v| {
+                a.fleet().retry = cli::flag::number(v, 0, 100)? as u32;
+                Ok(())
+            },
+        ),
+        Flag::value(
+            "failed",
+            None,
+            ("FILE", file),
+            "Write the hosts that did not succeed to FILE",
+            "Write the hosts that did not succeed (any status but ok, hosts interrupted or never started included) to FILE, one per line as in a host list, ready for --hosts FILE. Checked before anything runs; replaced atomically at the end, so it may also be the --hosts file being retried.",
+            |a: &mut A, v| {
+                a.fleet().failed = Some(path(v)?);
+                Ok(())
+            },
+        ),
+        Flag::value(
+            "log",
+            None,
+            ("FILE", file),
+            "Append one timestamped line per host to FILE",
+            "Append one line per host to FILE: time, host, status, exit code, duration and error, a run log that outlives the terminal.",
+            |a: &mut A, v| {
+                a.fleet().log = Some(path(v)?);
+                Ok(())
+            },
+        ),
+        Flag::switch(
+            "json",
+            None,
+            "Print one JSON object per host as it finishes",
+            "Print one JSON object per host as it finishes: host, user, port, status (ok, failed, unreachable, auth, hostkey, timeout, lost, error, interrupted), exit_code, signal, stdout, stderr, truncated, error, started, duration_ms, then the tool's own fields. stdout and stderr carry at most 64 KiB each (truncated counts the bytes left out; -o keeps everything, byte-exact); output that is not UTF-8 is shown with replacement characters.",
+            |a: &mut A, _| {
+                a.fleet().json = true;
+                Ok(())
+            },
+        ),
+    ]
+}
+
+/// One host, resolved.
+#[derive(Clone, Debug)]
+pub struct Host {
+    pub target: Target,
+    pub dest: Destination,
+    /// How output names it: `host`, `host:port`, `user@host` where the
+    /// list reaches one host as several users.
+    pub label: String,
+}
+
+impl Host {
+    /// How output names this host.
+    pub fn info(&self) -> crate::output::HostInfo {
+        crate::output::HostInfo {
+            label: self.label.clone(),
+            entry: self.target.to_string(),
+            user: self.dest.user.clone(),
+            port: self.dest.port,
+        }
+    }
+}
+
+/// Large fanouts need a descriptor per connection: raise the soft limit
+/// to the hard one.
+pub fn raise_open_files() {
+    // SAFETY: plain getrlimit/setrlimit on our own process.
+    unsafe {
+        let mut lim: libc::rlimit = std::mem::zeroed();
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
+            lim.rlim_cur = lim.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
+    }
+}
+
+impl Options {
+    /// The host list: -H and --hosts, else standard input (unless the tool
+    /// takes standard input for something else: `stdin_taken` names it).
+    pub fn targets(&self, stdin_taken: Option<&str>) -> Result<Vec<Target>, String> {
+        let mut targets = Vec::new();
+        for value in &self.host_options {
+            targets.extend(hosts::parse_option(value).map_err(|e| e.to_string())?);
+        }
+        for file in &self.host_files {
+            let text = std::fs::read_to_string(file)
+                .map_err(|e| format!("{}: cannot read host list: {}", file.display(), plain(&e)))?;
+            targets.extend(
+                hosts::parse_list(&text, &file.display().to_string()).map_err(|e| e.to_string())?,
+            );
+        }
+        if self.host_options.is_empty() && self.host_files.is_empty() {
+            if let Some(what) = stdin_taken {
+                return Err(format!(
+                    "{what} takes standard input: give the hosts with -H or --hosts"
+                ));
+            }
+            if std::io::stdin().is_terminal() {
+                return Err(
+                    "no hosts: pipe a host list in, or use --hosts FILE or -H HOST".to_string(),
+                );
+            }
+            let mut text = String::new();
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .map_err(|e| format!("<stdin>: cannot read host list: {}", plain(&e)))?;
+            targets = hosts::parse_list(&text, "<stdin>").map_err(|e| e.to_string())?;
+        }
+        Ok(hosts::dedupe(targets))
+    }
+
+    /// The ssh_config in force (-F, else ~/.ssh/config).
+    pub fn ssh_config(&self) -> Result<Config, String> {
+        match &self.config {
+            Some(path) => {
+                if !path.exists() {
+                    return Err(format!("{}: no such ssh_config file (-F)", path.display()));
+                }
+                Config::load(path)
+            }
+            None => Config::load(&home().join(".ssh/config")),
+        }
+        .map_err(|e| format!("ssh_config: {e}"))
+    }
+
+    /// Each target resolved through the command line and ssh_config.
+    pub fn resolve(&self, targets: Vec<Target>) -> Result<Vec<Host>, String> {
+        let config = self.ssh_config()?;
+        resolve::resolve(self, &config, targets)
+    }
+
+    pub fn fanout(&self) -> usize {
+        self.fanout.unwrap_or(FANOUT)
+    }
+
+    /// Credentials for every worker, asking through `prompter`.
+    pub fn credentials(&self, prompter: Arc<dyn crate::ssh::auth::Prompter>) -> Credentials {
+        Credentials::new(self.identities.clone(), self.ask_password, prompter)
+    }
+}
+
+/// An I/O error in words, without Rust's `(os error N)`.
+fn plain(e: &std::io::Error) -> String {
+    session::plain_error(e)
+}
+
+/// The engine connector for SSH tools: one session per host.
+pub struct Ssh {
+    pub destinations: Vec<Destination>,
+    pub credentials: Credentials,
+}
+
+impl Connector for Ssh {
+    type Conn = Connection;
+    fn connect(&self, index: usize, stop: &Arc<Stop>) -> Result<Connection, Failure> {
+        let ctx = Context {
+            credentials: &self.credentials,
+            stop,
+        };
+        session::connect(&self.destinations[index], &ctx)
+    }
+}

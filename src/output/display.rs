@@ -1,0 +1,243 @@
+//! rrun's display modes: `host: line` streamed as lines arrive,
+//! `--inline` blocks as hosts finish, `--gather`ed groups of identical
+//! output, and `--json` records. Lines are written whole; a line longer
+//! than the line limit arrives in pieces, the later ones marked `host+ `.
+
+use std::collections::HashMap;
+use std::io::{self, Write};
+
+use super::capture::{Capture, Kept, Msg, Piece};
+use super::files::Spool;
+use super::{Cx, Display, record};
+use crate::engine::{Report, Status, Stream};
+use crate::hosts::fold;
+
+/// How command output is shown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// `host: line` as lines arrive; stdout to stdout, stderr to stderr.
+    #[default]
+    Stream,
+    /// One block per host as it finishes, under a header line.
+    Inline,
+    /// After all finish: hosts with identical output under one header.
+    Gather,
+    /// One JSON object per host as it finishes.
+    Json,
+}
+
+impl Mode {
+    /// What each host's tap must capture for this mode.
+    pub fn capture(self) -> Capture {
+        Capture {
+            lines: self == Mode::Stream,
+            heads: self == Mode::Json,
+            spool: matches!(self, Mode::Inline | Mode::Gather),
+            digest: self == Mode::Gather,
+            ..Capture::default()
+        }
+    }
+}
+
+/// Colours for host names, picked by position so neighbours differ.
+const HOST_COLOURS: [&str; 6] = ["36", "33", "35", "32", "34", "31"];
+
+/// One distinct (stdout, stderr) and the hosts that printed it.
+struct Group {
+    out: Spool,
+    err: Spool,
+    hosts: Vec<usize>,
+}
+
+/// rrun's display.
+pub struct Rrun {
+    mode: Mode,
+    /// Output of hosts whose report has not come yet.
+    kept: HashMap<usize, Kept>,
+    groups: Vec<Group>,
+    by_digest: HashMap<([u8; 32], [u8; 32]), usize>,
+}
+
+impl Rrun {
+    pub fn new(mode: Mode) -> Rrun {
+        Rrun {
+            mode,
+            kept: HashMap::new(),
+            groups: Vec::new(),
+            by_digest: HashMap::new(),
+        }
+    }
+
+    fn gather(&mut self, mut kept: Kept) {
+        let key = (
+            kept.stdout.digest.unwrap_or_default(),
+            kept.stderr.digest.unwrap_or_default(),
+        );
+        match self.by_digest.get(&key) {
+            // Seen before: the hosts's copy is dropped (its spool closed).
+            Some(&g) => self.groups[g].hosts.push(kept.index),
+            None => {
+                self.by_digest.insert(key, self.groups.len());
+                self.groups.push(Group {
+                    out: kept.stdout.spool.take().unwrap_or_default(),
+                    err: kept.stderr.spool.take().unwrap_or_default(),
+                    hosts: vec![kept.index],
+                });
+            }
+        }
+    }
+
+    /// `[3/100] web07 FAILED exit=2 1.4s`, then the output.
+    fn inline(&mut self, report: &Report, cx: &mut Cx) -> io::Result<()> {
+        let label = &cx.hosts[report.index].label;
+        let mut header = format!(
+            "[{}/{}] {label} {}",
+            cx.tally.done,
+            cx.tally.total,
+            report.status.name().to_uppercase()
+        );
+        let detail = detail(report);
+        if !detail.is_empty() {
+            header.push(' ');
+            header.push_str(&detail);
+        }
+        header.push_str(&format!(" {:.1}s", report.duration.as_secs_f64()));
+        if let Some(e) = &report.error {
+            header.push_str(": ");
+            header.push_str(e);
+        }
+        if cx.settings.colour_out {
+            let c = if report.status == Status::Ok {
+                "32"
+            } else {
+                "31"
+            };
+            writeln!(cx.out, "\x1b[1;{c}m{header}\x1b[0m")?;
+        } else {
+            writeln!(cx.out, "{header}")?;
+        }
+        if let Some(mut kept) = self.kept.remove(&report.index) {
+            if let Some(s) = &mut kept.stdout.spool {
+                block(s, cx.out)?;
+            }
+            cx.out.flush()?;
+            if let Some(s) = &mut kept.stderr.spool {
+                block(s, cx.err)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `exit=2` or `signal=KILL` for a failed command.
+fn detail(report: &Report) -> String {
+    match (report.status, &report.exit.signal, report.exit.code) {
+        (Status::Failed, Some(sig), _) => format!("signal={sig}"),
+        (Status::Failed, None, Some(code)) => format!("exit={code}"),
+        _ => String::new(),
+    }
+}
+
+/// A spooled output as a block: a last line without a newline gets one.
+fn block(spool: &mut Spool, w: &mut dyn Write) -> io::Result<()> {
+    if !spool.copy_to(w)? {
+        w.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
+impl Display for Rrun {
+    fn message(&mut self, msg: Msg, cx: &mut Cx) -> io::Result<()> {
+        match msg {
+            Msg::Line {
+                index,
+                stream,
+                bytes,
+                piece,
+            } => {
+                let (w, colour): (&mut dyn Write, bool) = match stream {
+                    Stream::Stdout => (cx.out, cx.settings.colour_out),
+                    Stream::Stderr => (cx.err, cx.settings.colour_err),
+                };
+                let label = &cx.hosts[index].label;
+                let mark = if piece == Piece::Continued { "+" } else { ":" };
+                if colour {
+                    let c = HOST_COLOURS[index % HOST_COLOURS.len()];
+                    write!(w, "\x1b[{c}m{label}\x1b[0m{mark} ")?;
+                } else {
+                    write!(w, "{label}{mark} ")?;
+                }
+                w.write_all(&bytes)?;
+                if bytes.last() != Some(&b'\n') {
+                    w.write_all(b"\n")?;
+                }
+                Ok(())
+            }
+            Msg::Kept(kept) => {
+                if self.mode == Mode::Gather {
+                    self.gather(*kept);
+                } else if self.mode != Mode::Stream {
+                    self.kept.insert(kept.index, *kept);
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn done(&mut self, report: &Report, cx: &mut Cx) -> io::Result<()> {
+        match self.mode {
+            Mode::Stream => {
+                if report.status != Status::Ok {
+                    let what = report.error.clone().unwrap_or_else(|| detail(report));
+                    writeln!(
+                        cx.err,
+                        "{}: {}: {}: {what}",
+                        cx.settings.tool,
+                        cx.hosts[report.index].label,
+                        report.status.name()
+                    )?;
+                }
+                Ok(())
+            }
+            Mode::Inline => self.inline(report, cx),
+            Mode::Json => {
+                let kept = self.kept.remove(&report.index);
+                let line = record::json(
+                    report,
+                    &cx.hosts[report.index],
+                    kept.as_ref().map(|k| &k.stdout),
+                    kept.as_ref().map(|k| &k.stderr),
+                );
+                writeln!(cx.out, "{line}")
+            }
+            Mode::Gather => Ok(()),
+        }
+    }
+
+    /// Gathered groups, like `dshbak -c`.
+    fn finish(&mut self, cx: &mut Cx) -> io::Result<()> {
+        for group in &mut self.groups {
+            let names: Vec<&str> = group
+                .hosts
+                .iter()
+                .map(|&i| cx.hosts[i].label.as_str())
+                .collect();
+            let title = format!("{} ({})", fold(&names), names.len());
+            let rule = "-".repeat(title.chars().count().min(79));
+            if cx.settings.colour_out {
+                writeln!(cx.out, "{rule}\n\x1b[1;36m{title}\x1b[0m\n{rule}")?;
+            } else {
+                writeln!(cx.out, "{rule}\n{title}\n{rule}")?;
+            }
+            if !group.out.is_empty() {
+                block(&mut group.out, cx.out)?;
+            }
+            cx.out.flush()?;
+            if !group.err.is_empty() {
+                block(&mut group.err, cx.err)?;
+            }
+            cx.err.flush()?;
+        }
+        Ok(())
+    }
+}

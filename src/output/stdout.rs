@@ -1,0 +1,171 @@
+//! Standard output for tools that act on hosts: a writer thread behind a
+//! bounded queue. The reader of our output never decides what runs where:
+//! when it stops reading, the queue fills, the consumer waits, workers
+//! wait, hosts are held back by SSH flow control — memory stays bounded.
+//! When it goes away (a broken pipe), further output is dropped and the
+//! run completes. When the run is cancelled, output still queued for a
+//! reader that does not read is dropped, so a signal ends the run at once.
+//! Any other write error (a full disk) is kept and reported at the end.
+
+use std::fs::File;
+use std::io::{self, Write};
+use std::mem::ManuallyDrop;
+use std::os::fd::FromRawFd;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{SendTimeoutError, Sender};
+
+use crate::stop::Stop;
+
+/// Bytes gathered before a block goes to the writer.
+const BLOCK: usize = 64 * 1024;
+/// Blocks queued for the writer.
+const QUEUE: usize = 4;
+
+#[derive(Default)]
+struct State {
+    /// The reader went away.
+    closed: AtomicBool,
+    /// A write failed otherwise.
+    error: Mutex<Option<io::Error>>,
+}
+
+/// The buffered, bounded standard output.
+pub struct Stdout {
+    buf: Vec<u8>,
+    tx: Option<Sender<Vec<u8>>>,
+    writer: Option<JoinHandle<()>>,
+    state: Arc<State>,
+    stop: Arc<Stop>,
+}
+
+/// Whether fd 1 was closed when the process started. Rust's runtime opens
+/// /dev/null on a closed standard descriptor before `main`, so this is
+/// read earlier, by a constructor the loader runs before the runtime's
+/// own setup.
+static CLOSED_AT_START: AtomicBool = AtomicBool::new(false);
+
+#[used]
+#[unsafe(link_section = ".init_array")]
+static CHECK_AT_START: extern "C" fn() = {
+    extern "C" fn check() {
+        // SAFETY: F_GETFD on a descriptor number only reads its flags.
+        let closed = unsafe { libc::fcntl(1, libc::F_GETFD) } == -1;
+        CLOSED_AT_START.store(closed, Ordering::Relaxed);
+    }
+    check
+};
+
+/// Whether standard output was open at the start (`>&-` closes it).
+pub fn is_open() -> bool {
+    let _ = &CHECK_AT_START;
+    !CLOSED_AT_START.load(Ordering::Relaxed)
+}
+
+impl Stdout {
+    pub fn new(stop: Arc<Stop>) -> Stdout {
+        let (tx, rx) = crossbeam_channel::bounded::<Vec<u8>>(QUEUE);
+        let state = Arc::new(State::default());
+        let st = state.clone();
+        let writer = std::thread::Builder::new()
+            .name("stdout".to_string())
+            .stack_size(128 * 1024)
+            .spawn(move || {
+                // SAFETY: fd 1 stays open for the process's life; the File
+                // is never dropped, so it is never closed here.
+                let mut out = ManuallyDrop::new(unsafe { File::from_raw_fd(1) });
+                for block in rx {
+                    if st.closed.load(Ordering::Relaxed) {
+                        continue;
+                    }
+                    if let Ok(err) = st.error.lock()
+                        && err.is_some()
+                    {
+                        continue;
+                    } else if let Err(e) = out.write_all(&block) {
+                        if e.kind() == io::ErrorKind::BrokenPipe {
+                            st.closed.store(true, Ordering::Relaxed);
+                        } else if let Ok(mut err) = st.error.lock() {
+                            *err = Some(e);
+                        }
+                    }
+                }
+            })
+            .ok();
+        Stdout {
+            buf: Vec::with_capacity(BLOCK),
+            tx: Some(tx),
+            writer,
+            state,
+            stop,
+        }
+    }
+
+    /// Whether the reader went away.
+    pub fn closed(&self) -> bool {
+        self.state.closed.load(Ordering::Relaxed)
+    }
+
+    /// Hands what is buffered to the writer, waiting for room (but not
+    /// once the run is cancelled or the reader is gone).
+    fn ship(&mut self) {
+        if self.buf.is_empty() {
+            return;
+        }
+        let mut block = std::mem::replace(&mut self.buf, Vec::with_capacity(BLOCK));
+        let Some(tx) = &self.tx else { return };
+        loop {
+            if self.closed() || self.stop.cancelled() {
+                return;
+            }
+            match tx.send_timeout(block, Duration::from_millis(50)) {
+                Ok(()) => return,
+                Err(SendTimeoutError::Timeout(b)) => block = b,
+                Err(SendTimeoutError::Disconnected(_)) => return,
+            }
+        }
+    }
+
+    /// Ends writing: waits for the writer to drain (briefly when the run
+    /// was cancelled), then says what went wrong, if anything did.
+    pub fn finish(&mut self) -> Result<(), io::Error> {
+        self.ship();
+        self.tx = None;
+        if let Some(writer) = self.writer.take() {
+            if self.stop.cancelled() {
+                // A reader that does not read must not hold the summary.
+                let until = Instant::now() + Duration::from_millis(500);
+                while !writer.is_finished() && Instant::now() < until {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                if writer.is_finished() {
+                    let _ = writer.join();
+                }
+            } else {
+                let _ = writer.join();
+            }
+        }
+        match self.state.error.lock().ok().and_then(|mut e| e.take()) {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Write for Stdout {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.buf.extend_from_slice(bytes);
+        if self.buf.len() >= BLOCK {
+            self.ship();
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.ship();
+        Ok(())
+    }
+}
