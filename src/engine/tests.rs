@@ -327,3 +327,39 @@ fn a_stalled_consumer_stops_the_producers() {
     }
     assert_eq!(bytes, 4 * 256 * 64 * 1024);
 }
+
+/// A local job: no connection, the same engine and taps.
+struct Echo;
+
+impl Job<()> for Echo {
+    fn run(&self, _: &mut (), work: &mut Work<'_>) -> Result<Finish, Failure> {
+        let out = std::process::Command::new("sh")
+            .args(["-c", &format!("echo local {}", work.index)])
+            .output()
+            .map_err(|e| Failure::Error(e.to_string()))?;
+        work.output(Stream::Stdout, &out.stdout)?;
+        Ok(Finish::command(Exit {
+            code: out.status.code(),
+            signal: None,
+        }))
+    }
+}
+
+#[test]
+fn a_local_job_runs_through_the_same_engine() {
+    let stop = Stop::new();
+    let events = start(3, Arc::new(Local), Arc::new(Echo), Arc::new(Raw), settings(2), stop);
+    let mut out = Vec::new();
+    let mut done = 0;
+    while done < 3 {
+        match events.recv_timeout(Duration::from_secs(10)).unwrap() {
+            Event::Out(b) => out.push(String::from_utf8(b).unwrap()),
+            Event::Done(r) => {
+                assert_eq!(r.status, Status::Ok);
+                done += 1;
+            }
+        }
+    }
+    out.sort();
+    assert_eq!(out, ["local 0\n", "local 1\n", "local 2\n"]);
+}

@@ -139,9 +139,11 @@ pub fn tool() -> Tool<Args> {
             "[OPTIONS] [--] COMMAND [ARG...]",
             "[OPTIONS] --script FILE [ARG...]",
         ],
-        description: "rrun runs COMMAND on every host of the host list at once (at most --fanout at a time) over SSH, and shows the output as it arrives, prefixed with the host's name: stdout lines on stdout, stderr lines on stderr, whole lines only, never interleaved. The host list is read from standard input, or from --hosts and -H.\n\n\
+        description: "rrun runs COMMAND on every host of the host list at once (at most --fanout at a time) over SSH, and shows the output as it arrives, prefixed with the host's name: stdout lines on stdout, stderr lines on stderr, whole lines only, never interleaved. A line longer than 1 MiB is printed in pieces of 1 MiB, each on a line of its own; pieces after the first are prefixed HOST+ instead of HOST:. The host list is read from standard input, or from --hosts and -H.\n\n\
             COMMAND and its arguments are joined with spaces and run by the remote user's shell, as ssh does. The first operand ends rrun's options. Connections honour ~/.ssh/config (or -F), ssh-agent, key files and known_hosts.\n\n\
-            At the end, a summary goes to standard error: 100 hosts: 97 ok, 2 failed, 1 unreachable, with the folded names of the hosts that did not succeed. On a terminal, a live count is shown while hosts run. Ctrl-C stops starting hosts, ends the sessions in flight, prints the summary and exits 130.",
+            At the end, a summary goes to standard error: 100 hosts: 97 ok, 2 failed, 1 unreachable, with the folded names of the hosts that did not succeed. Each host ends in one status: ok, failed (the command exited non-zero or was killed by a signal), unreachable (no connection, no SSH server, or the connect timeout passed), auth, hostkey, timeout (-t passed), lost (the connection broke after the command started: it may have run), error (a local error) or interrupted. On a terminal, a live count is shown while hosts run.\n\n\
+            Memory does not grow with what hosts print or how slowly standard output is read: at most 4 MiB of output is in flight to the printer, and each host being worked on holds at most about 4 MiB more (libssh2's 2 MiB receive window, an unfinished line of up to 1 MiB, 64 KiB per stream for --json, 64 KiB of --inline or --gather output in memory, the rest in a temporary file in TMPDIR). When standard output is not read, rrun stops reading the hosts and SSH flow control holds them. When its reader goes away (a closed pipe), output is dropped and the run completes on every host, with the summary, --failed, --log and -o files written and the usual exit status.\n\n\
+            SIGINT (Ctrl-C), SIGTERM or SIGHUP ends the run within a second or two: connections and commands in flight are cut, hosts not started are not started, and the summary, --failed (unfinished hosts included) and --log are still written; a second signal exits at once. As with ssh, a command without -t that neither reads nor writes may go on running on its host after its session ends; with -t it runs on a pseudo-terminal and is hung up.",
         flags: with_common(flags),
         positional: Positional {
             name: "COMMAND",
@@ -156,16 +158,22 @@ pub fn tool() -> Tool<Args> {
             ),
             (
                 "2",
-                "Usage error, or a local error (unreadable host list or config, output files).",
+                "Usage error, or a local error: an unreadable host list or config, an output path that cannot be written (checked before anything runs), an output file or standard output that failed during the run (after the run completed), or a standard output closed before the start.",
             ),
             (
                 "3",
-                "Some host could not be reached, authenticated (or its host key was refused), or did not finish in time.",
+                "Some host could not be reached or authenticated, its host key was refused, its command did not finish in time, or its connection was lost.",
             ),
-            ("130", "Interrupted by Ctrl-C."),
+            ("130", "Interrupted by SIGINT (Ctrl-C)."),
+            ("143", "Interrupted by SIGTERM."),
+            ("129", "Interrupted by SIGHUP."),
         ],
         environment: &[
             ("SSH_AUTH_SOCK", "The ssh-agent to take identities from."),
+            (
+                "TMPDIR",
+                "Where --inline and --gather keep output past 64 KiB per host (unlinked files).",
+            ),
             (
                 "NO_COLOR",
                 "When set and not empty, --color=auto does not colour.",
