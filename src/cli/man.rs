@@ -23,7 +23,7 @@ pub fn page<A>(tool: &Tool<A>) -> String {
         let _ = writeln!(out, ".B {}\n{}", tool.name, escape(line));
     }
     out.push_str(".SH DESCRIPTION\n");
-    body(&mut out, tool.description);
+    body(&mut out, tool.description, ".PP");
     out.push_str(".SH OPTIONS\n");
     for flag in tool.visible_flags() {
         out.push_str(".TP\n");
@@ -39,7 +39,7 @@ pub fn page<A>(tool: &Tool<A>) -> String {
             let _ = write!(sig, " \\fI{name}\\fR");
         }
         let _ = writeln!(out, "{sig}");
-        body(&mut out, flag.doc);
+        body(&mut out, flag.doc, ".IP");
     }
     table(&mut out, "EXIT STATUS", tool.exit_status);
     table(&mut out, "ENVIRONMENT", tool.environment);
@@ -47,7 +47,7 @@ pub fn page<A>(tool: &Tool<A>) -> String {
         out.push_str(".SH EXAMPLES\n");
         for (command, what) in tool.examples {
             let _ = writeln!(out, ".TP\n.B {}", escape(command));
-            body(&mut out, what);
+            body(&mut out, what, ".IP");
         }
     }
     if !tool.see_also.is_empty() {
@@ -71,16 +71,18 @@ fn table(out: &mut String, title: &str, rows: &[(&str, &str)]) {
     let _ = writeln!(out, ".SH {title}");
     for (key, what) in rows {
         let _ = writeln!(out, ".TP\n.B {}", escape(key));
-        body(out, what);
+        body(out, what, ".IP");
     }
 }
 
 /// Writes doc paragraphs: prose joined into roff lines, verbatim kept with
-/// `.nf`/`.fi`.
-fn body(out: &mut String, text: &str) {
+/// `.nf`/`.fi`; `sep` starts each later paragraph (`.PP` at section level,
+/// `.IP` inside an indented item, so it stays indented).
+fn body(out: &mut String, text: &str, sep: &str) {
     for (i, para) in paragraphs(text).enumerate() {
         if i > 0 {
-            out.push_str(".IP\n");
+            out.push_str(sep);
+            out.push('\n');
         }
         match para {
             Paragraph::Prose(p) => {
