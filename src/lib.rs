@@ -12,6 +12,7 @@
 //! prompts) and [`json`] (the streaming JSON formatter) stand apart.
 
 pub mod cli;
+pub mod copy;
 pub mod engine;
 pub mod fleet;
 pub mod hosts;

@@ -33,6 +33,9 @@ pub struct Stop {
 struct Watched {
     fd: RawFd,
     deadline: Option<Instant>,
+    /// How long after a cancel the socket is cut (a job that can clean
+    /// up — remove a half-written temporary file — gets that long).
+    grace: Duration,
     fired: bool,
 }
 
@@ -92,6 +95,7 @@ impl Stop {
                 Watched {
                     fd,
                     deadline,
+                    grace: Duration::ZERO,
                     fired: false,
                 },
             );
@@ -105,12 +109,13 @@ impl Stop {
 
     /// Shuts down every socket whose time has come.
     fn sweep(&self) {
-        let cancelled = self.cancelled();
+        let since = self.cancelled_for();
         let now = Instant::now();
         let Ok(mut watched) = self.watched.lock() else {
             return;
         };
         for w in watched.values_mut() {
+            let cancelled = since.is_some_and(|t| t >= w.grace);
             if !w.fired && (cancelled || w.deadline.is_some_and(|d| now >= d)) {
                 w.fired = true;
                 // SAFETY: the descriptor is open: it is unwatched under this
@@ -149,6 +154,16 @@ impl Watch {
             w.deadline = deadline;
         }
         self.stop.sweep();
+    }
+
+    /// Lets the job see a cancel and clean up for `grace` before the
+    /// socket is cut.
+    pub fn set_grace(&self, grace: Duration) {
+        if let Ok(mut w) = self.stop.watched.lock()
+            && let Some(w) = w.get_mut(&self.id)
+        {
+            w.grace = grace;
+        }
     }
 
     /// Whether the watchdog shut the socket down.

@@ -348,7 +348,14 @@ impl Job<()> for Echo {
 #[test]
 fn a_local_job_runs_through_the_same_engine() {
     let stop = Stop::new();
-    let events = start(3, Arc::new(Local), Arc::new(Echo), Arc::new(Raw), settings(2), stop);
+    let events = start(
+        3,
+        Arc::new(Local),
+        Arc::new(Echo),
+        Arc::new(Raw),
+        settings(2),
+        stop,
+    );
     let mut out = Vec::new();
     let mut done = 0;
     while done < 3 {

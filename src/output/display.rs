@@ -241,3 +241,43 @@ impl Display for Rrun {
         Ok(())
     }
 }
+
+/// One line per host as it finishes (rcp, and any job whose result is a
+/// summary rather than output): `host: SUMMARY` on stdout, what went wrong
+/// on stderr; or the JSON record with `--json`.
+pub struct PerHost {
+    pub json: bool,
+}
+
+impl Display for PerHost {
+    fn message(&mut self, _: Msg, _: &mut Cx) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn done(&mut self, report: &Report, cx: &mut Cx) -> io::Result<()> {
+        let host = &cx.hosts[report.index];
+        if self.json {
+            let line = record::json(report, host, None, None);
+            return writeln!(cx.out, "{line}");
+        }
+        let summary = report
+            .fields
+            .iter()
+            .find(|(k, _)| *k == "summary")
+            .and_then(|(_, v)| v.as_str());
+        if let Some(summary) = summary {
+            writeln!(cx.out, "{}: {summary}", host.label)?;
+        }
+        if report.status != Status::Ok {
+            let what = report.error.as_deref().unwrap_or("failed");
+            writeln!(
+                cx.err,
+                "{}: {}: {}: {what}",
+                cx.settings.tool,
+                host.label,
+                report.status.name()
+            )?;
+        }
+        Ok(())
+    }
+}

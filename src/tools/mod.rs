@@ -1,4 +1,5 @@
 //! One module per binary: its flag table, its arguments and its `run()`.
 
 pub mod jpretty;
+pub mod rcp;
 pub mod rrun;
