@@ -42,7 +42,10 @@ impl Place {
             Place::As(target) => {
                 let mut parts = rel.components();
                 parts.next();
-                target.join(parts.as_path())
+                match parts.as_path() {
+                    rest if rest.as_os_str().is_empty() => target.clone(),
+                    rest => target.join(rest),
+                }
             }
         }
     }
@@ -171,10 +174,12 @@ impl Host<'_, '_> {
             return Ok(Ok(place));
         }
         if !self.opts.mkdir {
-            return Ok(Err(format!(
-                "{}: no such directory (--mkdir creates it)",
-                shown(&dir)
-            )));
+            let what = "no such directory (--mkdir creates it)";
+            return Ok(Err(if wants_dir {
+                what.to_string()
+            } else {
+                format!("{}: {what}", shown(&dir))
+            }));
         }
         Ok(self.mkdir_p(&dir)?.map(|()| place))
     }

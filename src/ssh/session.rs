@@ -417,6 +417,18 @@ impl Connection {
         stop: &Stop,
         on_output: &mut crate::outcome::OnOutput<'_>,
     ) -> Result<Exit, Failure> {
+        let result = self.exec_nonblocking(exec, stop, on_output);
+        // Other calls on this session (SFTP) block.
+        self.sess.set_blocking(true);
+        result
+    }
+
+    fn exec_nonblocking(
+        &self,
+        exec: &Exec,
+        stop: &Stop,
+        on_output: &mut crate::outcome::OnOutput<'_>,
+    ) -> Result<Exit, Failure> {
         let interrupted = |f: Failure| {
             if stop.cancelled() {
                 Failure::Interrupted

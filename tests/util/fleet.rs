@@ -155,7 +155,7 @@ impl Fleet {
             let child = Command::new("unshare")
                 .args(["-m", "-u", "--", "sh", "-c"])
                 .arg(format!(
-                    "hostname host{i} && mount -t tmpfs -o size=64m tmpfs /srv && exec /usr/sbin/sshd -D -e -f {}",
+                    "hostname host{i} && mount -t tmpfs -o size=512m tmpfs /srv && exec /usr/sbin/sshd -D -e -f {}",
                     cfg.display()
                 ))
                 .stdin(Stdio::null())
@@ -179,6 +179,20 @@ impl Fleet {
         std::fs::write(fleet.config(), fleet.config_text()).unwrap();
         std::fs::write(fleet.hosts_file(), fleet.hosts()).unwrap();
         fleet
+    }
+
+    /// Kills (SIGKILL) the sshd processes serving this fleet's sessions
+    /// (not the listeners), as a host that crashes or drops off would.
+    pub fn kill_sessions(&self) {
+        let listeners: Vec<u32> = self.children.iter().map(|c| c.id()).collect();
+        for pid in descendants(&listeners) {
+            let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            if cmd.starts_with(b"sshd: ") {
+                let _ = Command::new("kill")
+                    .args(["-KILL", &pid.to_string()])
+                    .status();
+            }
+        }
     }
 
     /// The ssh_config for reaching the fleet.
@@ -227,4 +241,33 @@ impl Drop for Fleet {
             let _ = child.wait();
         }
     }
+}
+
+/// Every process below `roots` (by /proc's parent links).
+fn descendants(roots: &[u32]) -> Vec<u32> {
+    let mut parent = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        if let Some(ppid) = stat
+            .rsplit(") ")
+            .next()
+            .and_then(|r| r.split(' ').nth(1))
+            .and_then(|p| p.parse::<u32>().ok())
+        {
+            parent.push((pid, ppid));
+        }
+    }
+    let mut found: Vec<u32> = roots.to_vec();
+    let mut i = 0;
+    while i < found.len() {
+        let p = found[i];
+        found.extend(parent.iter().filter(|(_, pp)| *pp == p).map(|(c, _)| *c));
+        i += 1;
+    }
+    found.split_off(roots.len())
 }

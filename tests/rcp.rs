@@ -1,0 +1,415 @@
+//! End-to-end tests of rcp against real OpenSSH sshd "hosts" on loopback,
+//! each with a private /srv: uploads and downloads of files and trees,
+//! the copy options, hostile names, a large file checked on every host,
+//! failures of every class, and copies cut off mid-file.
+
+mod util;
+
+use std::io::Read;
+use std::os::unix::fs::PermissionsExt;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use util::fleet::{Fleet, free_port};
+use util::{Dir, TestCommand};
+
+/// `rcp -F <config> --hosts <hosts>` run in `dir`.
+fn rcp(fleet: &Fleet, dir: &Dir) -> TestCommand {
+    let mut cmd = dir.command("rcp");
+    cmd.arg("-F")
+        .arg(fleet.config())
+        .arg("--hosts")
+        .arg(fleet.hosts_file());
+    cmd
+}
+
+/// Runs a shell command on every host; returns each host's stdout, in
+/// fleet order.
+fn on_hosts(fleet: &Fleet, dir: &Dir, command: &str) -> Vec<String> {
+    fleet
+        .addrs
+        .iter()
+        .map(|addr| {
+            let out = dir
+                .command("rrun")
+                .arg("-F")
+                .arg(fleet.config())
+                .args(["-H", addr, "--json", command])
+                .output();
+            let v: serde_json::Value =
+                serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+            v["stdout"].as_str().unwrap_or("").to_string()
+        })
+        .collect()
+}
+
+fn sha256(path: &std::path::Path) -> String {
+    let out = Command::new("sha256sum").arg(path).output().unwrap();
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn uploads_files_and_trees_with_modes_times_and_symlinks() {
+    let fleet = Fleet::start(2);
+    let dir = Dir::new("rcp-up");
+    dir.create("a.txt", "alpha\n");
+    dir.create("tree/one", "1\n");
+    dir.create("tree/sub/two", "2\n");
+    std::fs::set_permissions(dir.join("tree/one"), std::fs::Permissions::from_mode(0o751)).unwrap();
+    std::os::unix::fs::symlink("one", dir.join("tree/link")).unwrap();
+    Command::new("touch")
+        .args(["-d", "2001-02-03 04:05:06", "tree/sub/two"])
+        .current_dir(dir.path())
+        .status()
+        .unwrap();
+    Command::new("mkfifo")
+        .arg(dir.join("tree/pipe"))
+        .status()
+        .unwrap();
+    // One file into a directory (trailing slash), then a tree with -a and
+    // --mkdir into a directory that does not exist yet.
+    let (out, err) = rcp(&fleet, &dir)
+        .args(["a.txt", "/srv/"])
+        .expect_exit_text(0);
+    assert_eq!(out.lines().count(), 2, "{out}");
+    assert!(
+        out.lines()
+            .all(|l| l.ends_with(" s") && l.contains(": 1 file, 0 skipped, 6 B in ")),
+        "{out}"
+    );
+    assert_eq!(err, "2 hosts: 2 ok\n");
+    let (_, err) = rcp(&fleet, &dir)
+        .args(["-a", "--mkdir", "tree", "/srv/deep/er/"])
+        .expect_exit_text(0);
+    assert!(err.contains("tree/pipe: skipped, a named pipe"), "{err}");
+    // Without -r a directory is refused before anything runs.
+    let (_, err) = rcp(&fleet, &dir)
+        .args(["tree", "/srv/"])
+        .expect_exit_text(2);
+    assert!(err.contains("tree: is a directory (use -r"), "{err}");
+    for listing in on_hosts(
+        &fleet,
+        &dir,
+        "cd /srv && cat a.txt && stat -c '%n %a %Y' deep/er/tree/one deep/er/tree/sub/two && readlink deep/er/tree/link && ls -a deep/er/tree",
+    ) {
+        assert_eq!(
+            listing,
+            format!(
+                "alpha\ndeep/er/tree/one 751 {}\ndeep/er/tree/sub/two 644 981173106\none\n.\n..\nlink\none\nsub\n",
+                std::fs::metadata(dir.join("tree/one"))
+                    .map(|m| std::os::unix::fs::MetadataExt::mtime(&m))
+                    .unwrap()
+            )
+        );
+    }
+    // The one source becomes DEST when DEST is not a directory.
+    rcp(&fleet, &dir)
+        .args(["a.txt", "/srv/renamed"])
+        .expect_exit(0);
+    assert!(
+        on_hosts(&fleet, &dir, "cat /srv/renamed")
+            .iter()
+            .all(|s| s == "alpha\n")
+    );
+    // A missing parent without --mkdir is that host's failure, named.
+    let (out, err) = rcp(&fleet, &dir)
+        .args(["a.txt", "/srv/no/such/"])
+        .expect_exit_text(1);
+    assert_eq!(out.lines().count(), 2);
+    assert!(
+        err.contains(": failed: /srv/no/such/: no such directory (--mkdir creates it)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn downloads_land_under_each_hosts_own_directory() {
+    let fleet = Fleet::start(2);
+    let dir = Dir::new("rcp-get");
+    on_hosts(
+        &fleet,
+        &dir,
+        "mkdir -p /srv/t/s && hostname > /srv/t/name && echo x > /srv/t/s/f && ln -s name /srv/t/l",
+    );
+    let (out, err) = rcp(&fleet, &dir)
+        .args(["--get", "-r", "/srv/t", "/srv/nothing", "got"])
+        .expect_exit_text(1);
+    assert_eq!(out.lines().count(), 2, "{out}");
+    assert!(
+        err.contains("/srv/nothing: no such file or directory"),
+        "{err}"
+    );
+    for (i, addr) in fleet.addrs.iter().enumerate() {
+        let base = dir.join("got").join(addr).join("t");
+        assert_eq!(
+            std::fs::read_to_string(base.join("name")).unwrap(),
+            format!("host{i}\n")
+        );
+        assert_eq!(std::fs::read_to_string(base.join("s/f")).unwrap(), "x\n");
+        assert_eq!(
+            std::fs::read_link(base.join("l")).unwrap().to_str(),
+            Some("name")
+        );
+    }
+    let left: Vec<_> = walk(&dir.join("got"))
+        .into_iter()
+        .filter(|p| p.contains(".tmp"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+fn walk(root: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(root) {
+        for e in rd.flatten() {
+            let p = e.path();
+            out.push(p.display().to_string());
+            if e.file_type().unwrap().is_dir() {
+                out.extend(walk(&p));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn update_and_checksum_skip_what_is_already_there() {
+    let fleet = Fleet::start(2);
+    let dir = Dir::new("rcp-update");
+    dir.create("t/a", "aaa\n");
+    dir.create("t/b", "bbb\n");
+    rcp(&fleet, &dir).args(["-a", "t", "/srv/"]).expect_exit(0);
+    let (out, _) = rcp(&fleet, &dir)
+        .args(["-a", "-u", "t", "/srv/"])
+        .expect_exit_text(0);
+    assert!(
+        out.lines().all(|l| l.contains(": 0 files, 2 skipped")),
+        "{out}"
+    );
+    // Same size and time but other content: -u is fooled, --checksum not.
+    on_hosts(
+        &fleet,
+        &dir,
+        "printf 'zzz\\n' > /srv/t/.x && touch -r /srv/t/a /srv/t/.x && mv /srv/t/.x /srv/t/a",
+    );
+    let (out, _) = rcp(&fleet, &dir)
+        .args(["-a", "-u", "t", "/srv/"])
+        .expect_exit_text(0);
+    assert!(
+        out.lines().all(|l| l.contains(": 0 files, 2 skipped")),
+        "{out}"
+    );
+    let (out, _) = rcp(&fleet, &dir)
+        .args(["-r", "--checksum", "t", "/srv/"])
+        .expect_exit_text(0);
+    assert!(
+        out.lines().all(|l| l.contains(": 1 file, 1 skipped")),
+        "{out}"
+    );
+    assert!(
+        on_hosts(&fleet, &dir, "cat /srv/t/a")
+            .iter()
+            .all(|s| s == "aaa\n")
+    );
+    // The same for downloads.
+    rcp(&fleet, &dir)
+        .args(["--get", "-a", "/srv/t", "got"])
+        .expect_exit(0);
+    let (out, _) = rcp(&fleet, &dir)
+        .args(["--get", "-a", "-u", "/srv/t", "got"])
+        .expect_exit_text(0);
+    assert!(
+        out.lines().all(|l| l.contains(": 0 files, 2 skipped")),
+        "{out}"
+    );
+}
+
+#[test]
+fn hostile_names_are_copied_as_they_are_and_never_run() {
+    let fleet = Fleet::start(1);
+    let dir = Dir::new("rcp-names");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let marker = dir.join("pwned");
+    let names = [
+        format!("$(touch {})", marker.display()),
+        "-rf".to_string(),
+        "a b".to_string(),
+        "it's".to_string(),
+        "new\nline".to_string(),
+        "*".to_string(),
+        "`touch x`;".to_string(),
+    ];
+    for (i, n) in names.iter().enumerate() {
+        dir.create(&format!("h/{n}"), format!("{i}\n"));
+    }
+    rcp(&fleet, &dir).args(["-r", "h", "/srv/"]).expect_exit(0);
+    // Again, so every file replaces an existing one (the remote mv path),
+    // and with --checksum (the remote sha256sum path).
+    for n in &names {
+        dir.create(&format!("h/{n}"), format!("new {n}\n"));
+    }
+    rcp(&fleet, &dir).args(["-r", "h", "/srv/"]).expect_exit(0);
+    rcp(&fleet, &dir)
+        .args(["-r", "--checksum", "h", "/srv/"])
+        .expect_exit(0);
+    rcp(&fleet, &dir)
+        .args(["--get", "-r", "/srv/h", "got"])
+        .expect_exit(0);
+    for n in &names {
+        let got = std::fs::read_to_string(dir.join("got").join(&fleet.addrs[0]).join("h").join(n))
+            .unwrap();
+        assert_eq!(got, format!("new {n}\n"));
+    }
+    assert!(!marker.exists(), "a name was run by a shell");
+    assert!(!dir.join("x").exists());
+}
+
+#[test]
+fn a_large_file_arrives_whole_on_every_host() {
+    let fleet = Fleet::start(2);
+    let dir = Dir::new("rcp-big");
+    let big = dir.join("big");
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "head -c 200000000 /dev/urandom > {}",
+            big.display()
+        ))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let sum = sha256(&big);
+    let (out, _) = rcp(&fleet, &dir)
+        .args(["big", "/srv/big"])
+        .expect_exit_text(0);
+    assert!(
+        out.lines()
+            .all(|l| l.contains("1 file, 0 skipped, 200.0 MB")),
+        "{out}"
+    );
+    for remote in on_hosts(&fleet, &dir, "sha256sum /srv/big") {
+        assert_eq!(remote.split(' ').next().unwrap(), sum);
+    }
+}
+
+#[test]
+fn unreachable_hosts_and_remote_errors_have_their_own_status() {
+    let fleet = Fleet::start(1);
+    let dir = Dir::new("rcp-fail");
+    dir.create("f", "f\n");
+    let port = free_port();
+    let (out, err) = dir
+        .command("rcp")
+        .arg("-F")
+        .arg(fleet.config())
+        .args([
+            "-H",
+            &format!("127.0.0.2,127.0.0.99:{port}"),
+            "--json",
+            "f",
+            "/srv/",
+        ])
+        .expect_exit_text(3);
+    assert!(err.contains("2 hosts: 1 ok, 1 unreachable"), "{err}");
+    let records: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let ok = records.iter().find(|r| r["status"] == "ok").unwrap();
+    assert_eq!(ok["copied"], 1);
+    assert_eq!(ok["files"][0]["path"], "/srv/f");
+    assert_eq!(ok["files"][0]["action"], "copied");
+    assert_eq!(ok["files"][0]["bytes"], 2);
+    // A directory the login cannot write: that host's file fails, named.
+    let (_, err) = rcp(&fleet, &dir).args(["f", "/root/"]).expect_exit_text(1);
+    assert!(err.contains(": failed: /root/f: "), "{err}");
+    assert!(err.contains("permission denied"), "{err}");
+    // Usage errors.
+    let (_, err) = rcp(&fleet, &dir).args(["f"]).expect_exit_text(2);
+    assert!(err.contains("give sources and a destination"), "{err}");
+    let (_, err) = rcp(&fleet, &dir)
+        .args(["missing", "/srv/"])
+        .expect_exit_text(2);
+    assert!(err.contains("missing: No such file or directory"), "{err}");
+}
+
+/// Starts an upload of a 300 MB file over an old one, lets it run, cuts
+/// it with `cut`, and checks the old file is whole and no temporary is left.
+fn cut_off_mid_file(name: &str, cut: impl Fn(&std::process::Child, &Fleet)) -> (i32, String) {
+    let fleet = Fleet::start(1);
+    let dir = Dir::new(name);
+    dir.create("big", "");
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "head -c 300000000 /dev/zero > {}",
+            dir.join("big").display()
+        ))
+        .status()
+        .unwrap();
+    on_hosts(&fleet, &dir, "echo old > /srv/big");
+    let mut child = Command::new(util::binary("rcp"))
+        .arg("-F")
+        .arg(fleet.config())
+        .arg("--hosts")
+        .arg(fleet.hosts_file())
+        .args(["big", "/srv/big"])
+        .current_dir(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the temporary file is growing on the host.
+    let until = Instant::now() + Duration::from_secs(20);
+    loop {
+        let sizes = on_hosts(&fleet, &dir, "ls -a /srv | grep -c rcp- || true");
+        if sizes[0].trim() == "1" {
+            break;
+        }
+        assert!(Instant::now() < until, "the copy never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    cut(&child, &fleet);
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let after = on_hosts(&fleet, &dir, "cat /srv/big; ls -a /srv").concat();
+    (status.code().unwrap_or(-1), format!("{after}|{err}"))
+}
+
+#[test]
+fn ctrl_c_mid_file_leaves_the_old_file_and_no_temporary() {
+    let (code, seen) = cut_off_mid_file("rcp-ctrl-c", |child, _| {
+        Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap();
+    });
+    assert_eq!(code, 130, "{seen}");
+    let (host, err) = seen.split_once('|').unwrap();
+    assert_eq!(host, "old\n.\n..\nbig\n", "{err}");
+    assert!(err.contains("1 host: 1 interrupted"), "{err}");
+}
+
+#[test]
+fn a_connection_cut_mid_file_leaves_the_old_file() {
+    // Kill the sshd process serving the transfer (sftp runs in it).
+    let (code, seen) = cut_off_mid_file("rcp-cut", |_, fleet| fleet.kill_sessions());
+    assert_eq!(code, 3, "{seen}");
+    let (host, err) = seen.split_once('|').unwrap();
+    // The old file is whole; the temporary could not be removed (the
+    // connection was gone), but it is not the file.
+    assert!(host.starts_with("old\n"), "{host}");
+    assert!(err.contains("lost"), "{err}");
+}
