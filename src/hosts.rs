@@ -251,8 +251,18 @@ pub fn fold<S: AsRef<str>>(names: &[S]) -> String {
     let mut plain = Vec::new();
     for name in names {
         let name = name.as_ref();
-        match last_number(name) {
+        // Fold numbers in the host part only: `web1:2222,web2:2222` is
+        // `web[1-2]:2222`, but ports stay as they are (a range of ports
+        // is no host list entry).
+        let host = match name.rsplit_once(':') {
+            Some((h, p)) if !h.contains(':') && p.bytes().all(|b| b.is_ascii_digit()) => h,
+            _ => name,
+        };
+        let port = &name[host.len()..];
+        match last_number(host) {
             Some((prefix, digits, suffix)) => {
+                let suffix = format!("{suffix}{port}");
+                let suffix = suffix.as_str();
                 let width = if digits.len() > 1 && digits.starts_with('0') {
                     digits.len()
                 } else {
@@ -389,6 +399,12 @@ mod tests {
         );
         assert_eq!(fold(&["n1", "n10", "n9"]), "n[1,9-10]");
         assert_eq!(fold(&["a"]), "a");
+        // Ports are never folded into a range: the result stays a host list.
+        assert_eq!(
+            fold(&["127.0.0.1:3002", "127.0.0.1:3003", "127.0.0.2:3002"]),
+            "127.0.0.[1-2]:3002,127.0.0.1:3003"
+        );
+        assert_eq!(fold(&["web1:22", "web2:22"]), "web[1-2]:22");
         assert_eq!(fold::<&str>(&[]), "");
     }
 

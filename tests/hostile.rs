@@ -137,6 +137,10 @@ fn a_signal_ends_hosts_still_connecting_at_once() {
 fn term_and_hup_mid_command_write_the_summary_failed_and_log() {
     let fleet = Fleet::start(3);
     let dir = Dir::new("hostile-term");
+    // Output files from an earlier, complete run.
+    for addr in &fleet.addrs {
+        dir.create(&format!("out/{addr}"), "old\n");
+    }
     for (sig, code) in [("TERM", 143), ("HUP", 129)] {
         let mut child = spawn(
             &fleet,
@@ -170,12 +174,13 @@ fn term_and_hup_mid_command_write_the_summary_failed_and_log() {
         assert_eq!(status.code(), Some(code), "{err}");
         assert!(err.contains("3 hosts: 3 interrupted"), "{err}");
         assert_eq!(util::line_count(dir.join("f")), 3);
-        // What each host printed before the signal is kept.
+        // What each host printed before the signal is kept beside the
+        // complete output of the earlier run, never over it.
         for addr in &fleet.addrs {
-            assert_eq!(
-                std::fs::read_to_string(dir.join("out").join(addr)).unwrap(),
-                "up\n"
-            );
+            let out = dir.join("out");
+            assert_eq!(std::fs::read_to_string(out.join(addr)).unwrap(), "old\n");
+            let partial = out.join(format!("{addr}.partial"));
+            assert_eq!(std::fs::read_to_string(partial).unwrap(), "up\n");
         }
     }
     assert_eq!(util::line_count(dir.join("log")), 6);
@@ -279,11 +284,21 @@ fn output_paths_are_checked_before_anything_runs() {
     let dir = open_dir("hostile-paths");
     let marker = dir.join("ran");
     let touch = format!("touch {}", marker.display());
+    for (o, e) in [("x", "x"), ("y", "./y"), ("z", "z/")] {
+        let (_, err) = fleet
+            .rrun(&dir)
+            .args(["-o", o, "-e", e, &touch])
+            .expect_exit_text(2);
+        assert!(err.contains("-o and -e name the same directory"), "{err}");
+    }
     let (_, err) = fleet
         .rrun(&dir)
-        .args(["-o", "x", "-e", "x", &touch])
+        .args(["-g", "--inline", &touch])
         .expect_exit_text(2);
-    assert!(err.contains("-o and -e name the same directory"), "{err}");
+    assert!(
+        err.contains("--inline: cannot be used with --gather"),
+        "{err}"
+    );
     let (_, err) = fleet
         .rrun(&dir)
         .args(["--failed", "/nonexistent/dir/f", &touch])
@@ -531,4 +546,80 @@ fn memory_stays_bounded_behind_a_slow_reader_whatever_hosts_print() {
         .parse()
         .unwrap();
     assert_eq!(meta.len(), expected);
+}
+
+#[test]
+fn a_signal_ends_the_run_even_when_stderr_is_not_read() {
+    let fleet = Fleet::start(2);
+    let dir = Dir::new("hostile-stderr-blocked");
+    // As `rrun … 2>&1 | less` with nobody paging: stderr is never read.
+    let mut child = Command::new(util::binary("rrun"))
+        .arg("-F")
+        .arg(fleet.config())
+        .arg("--hosts")
+        .arg(fleet.hosts_file())
+        .args([
+            "--failed",
+            "f",
+            "--log",
+            "log",
+            "head -c 100000000 /dev/zero | base64 >&2",
+        ])
+        .current_dir(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    let sent = Instant::now();
+    kill(child.id(), "INT");
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(sent.elapsed() < Duration::from_secs(4), "still running");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(130));
+    assert_eq!(util::line_count(dir.join("f")), 2);
+    assert_eq!(util::line_count(dir.join("log")), 2);
+}
+
+#[test]
+fn a_full_temporary_directory_is_an_error_not_lost_output() {
+    let fleet = Fleet::start(1);
+    let dir = Dir::new("hostile-tmpdir");
+    let small = dir.join("small");
+    std::fs::create_dir_all(&small).unwrap();
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"])
+        .arg(&small)
+        .status()
+        .unwrap();
+    assert!(mounted.success());
+    for mode in ["--inline", "-g"] {
+        let (_, err) = fleet
+            .rrun(&dir)
+            .env("TMPDIR", &small)
+            .args([mode, "head -c 3000000 /dev/zero | base64"])
+            .expect_exit_text(2);
+        assert!(err.contains("(its stdout spool): "), "{mode}: {err}");
+        assert!(err.contains("the output shown is incomplete"), "{err}");
+        assert!(err.contains("output files not written: "), "{err}");
+    }
+    Command::new("umount").arg(&small).status().unwrap();
+}
+
+#[test]
+fn gathered_groups_come_in_a_stable_order() {
+    let fleet = Fleet::start(3);
+    let dir = Dir::new("hostile-gather-order");
+    let (out, _) = fleet
+        .rrun(&dir)
+        .args(["-g", "[ $(hostname) = host0 ] && echo b || echo a"])
+        .expect_exit_text(0);
+    let a = out.find("\na\n").unwrap();
+    let b = out.find("\nb\n").unwrap();
+    assert!(a < b, "the larger group first: {out}");
+    assert!(out.contains(&format!("{} (1)", fleet.addrs[0])), "{out}");
 }

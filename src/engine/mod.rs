@@ -50,8 +50,10 @@ pub trait Tap<M>: Send {
         outbox: &Outbox<M>,
         deadline: Option<Instant>,
     ) -> Result<(), Failure>;
-    /// The job ended (however): flush what is held.
-    fn end(&mut self, outbox: &Outbox<M>);
+    /// The job ended: flush what is held. `complete` is false when it was
+    /// cut off (cancelled, past its deadline, connection lost), so what was
+    /// captured is only part of its output.
+    fn end(&mut self, outbox: &Outbox<M>, complete: bool);
 }
 
 /// Makes a host's tap when its job starts (hosts never reached get none).
@@ -207,7 +209,7 @@ fn host<C: Connector, J: Job<C::Conn>, M: 'static>(
                 )))
             });
         drop(conn);
-        tap.end(outbox);
+        tap.end(outbox, result.is_ok());
         result
     });
     let mut report = match finished {

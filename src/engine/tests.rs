@@ -29,7 +29,7 @@ impl Tap<Vec<u8>> for RawTap {
     ) -> Result<(), Failure> {
         outbox.send(bytes.to_vec(), bytes.len(), deadline)
     }
-    fn end(&mut self, _: &Outbox<Vec<u8>>) {}
+    fn end(&mut self, _: &Outbox<Vec<u8>>, _: bool) {}
 }
 
 /// What a fake host does when connected to.

@@ -237,7 +237,7 @@ impl Tap<Msg> for HostTap {
         Ok(())
     }
 
-    fn end(&mut self, outbox: &Outbox<Msg>) {
+    fn end(&mut self, outbox: &Outbox<Msg>, complete: bool) {
         for stream in [Stream::Stdout, Stream::Stderr] {
             let i = slot(stream);
             if !self.partial[i].is_empty() {
@@ -249,9 +249,26 @@ impl Tap<Msg> for HostTap {
                 let d = std::mem::take(&mut self.digests[i]).finalize();
                 self.kept.stream(stream).digest = Some(d.into());
             }
+            if let Some(spool) = &self.kept.stream(stream).spool
+                && let Some(e) = &spool.error
+            {
+                let which = match stream {
+                    Stream::Stdout => "stdout",
+                    Stream::Stderr => "stderr",
+                };
+                let e = format!("(its {which} spool): {e}; the output shown is incomplete");
+                self.kept.file_errors.push(e);
+            }
             if let Some(f) = self.files[i].take() {
                 let target = f.target().display().to_string();
-                match f.commit() {
+                // Output cut off goes beside the file, never over it.
+                let committed = if complete {
+                    f.commit()
+                } else {
+                    let name = format!("{}.partial", self.capture.labels[self.kept.index]);
+                    f.commit_as(&name)
+                };
+                match committed {
                     Ok(path) => self.kept.files.push(path),
                     Err(e) => self
                         .kept

@@ -214,8 +214,14 @@ impl Display for Rrun {
         }
     }
 
-    /// Gathered groups, like `dshbak -c`.
+    /// Gathered groups, like `dshbak -c`: the largest first, then by
+    /// their first host, so runs can be compared.
     fn finish(&mut self, cx: &mut Cx) -> io::Result<()> {
+        for g in &mut self.groups {
+            g.hosts.sort_unstable();
+        }
+        self.groups
+            .sort_by_key(|g| (std::cmp::Reverse(g.hosts.len()), g.hosts.first().copied()));
         for group in &mut self.groups {
             let names: Vec<&str> = group
                 .hosts

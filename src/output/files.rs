@@ -108,6 +108,15 @@ impl AtomicFile {
         &self.target
     }
 
+    /// Flushes to disk and renames to `name` beside the target instead
+    /// (`HOST.partial` for output that was cut off).
+    pub fn commit_as(mut self, name: &str) -> io::Result<PathBuf> {
+        if let Some(dir) = self.target.parent() {
+            self.target = dir.join(name);
+        }
+        self.commit()
+    }
+
     /// Flushes to disk and renames over the target.
     pub fn commit(mut self) -> io::Result<PathBuf> {
         if let Some(file) = self.file.take() {

@@ -4,19 +4,19 @@
 //! `--failed`, `--log`, per-host file errors, the grace period after a
 //! signal, and the exit status (its policy lives here, in one place).
 //!
-//! Standard output goes through [`stdout::Stdout`] (bounded, never lets a
-//! closed or slow reader change what runs); standard error is written
-//! directly.
+//! Standard output and error go through [`pump::Pump`]s (bounded; a
+//! closed or slow reader never changes what runs, and never holds up the
+//! end of a run after a signal).
 
 pub mod capture;
 pub mod display;
 pub mod files;
+pub mod pump;
 pub mod record;
-pub mod stdout;
 pub mod summary;
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -63,7 +63,7 @@ pub struct Settings {
 impl Settings {
     /// Checks, before anything runs, that the files can be written.
     pub fn check(&self) -> Result<(), String> {
-        if !stdout::is_open() {
+        if !pump::is_open() {
             return Err("standard output is closed; redirect it to a file or /dev/null".into());
         }
         if let Some(f) = &self.failed {
@@ -75,8 +75,8 @@ impl Settings {
 
 /// What a display sees.
 pub struct Cx<'a> {
-    pub out: &'a mut stdout::Stdout,
-    pub err: &'a mut dyn Write,
+    pub out: &'a mut pump::Pump,
+    pub err: &'a mut pump::Pump,
     pub hosts: &'a [HostInfo],
     pub tally: &'a Tally,
     pub settings: &'a Settings,
@@ -102,10 +102,11 @@ pub fn drive(
     stop: Arc<Stop>,
     display: &mut dyn Display,
 ) -> i32 {
+    let tool = settings.tool;
     let mut run = match Run::new(settings, hosts, stop.clone()) {
         Ok(r) => r,
         Err(e) => {
-            exit::report("fleetkit", e);
+            exit::report(tool, e);
             return exit::USAGE;
         }
     };
@@ -117,14 +118,16 @@ struct Run {
     settings: Settings,
     hosts: Vec<HostInfo>,
     stop: Arc<Stop>,
-    out: stdout::Stdout,
-    err: BufWriter<io::Stderr>,
+    out: pump::Pump,
+    err: pump::Pump,
     tally: Tally,
     progress: Option<Progress>,
     reported: Vec<bool>,
     log: Option<File>,
     /// A local error (a file) that makes the exit status 2.
     local_error: bool,
+    /// Hosts whose output files could not be written.
+    files_failed: Vec<String>,
 }
 
 impl Run {
@@ -143,13 +146,14 @@ impl Run {
             progress: settings.progress.then(Progress::new),
             tally: Tally::new(hosts.len()),
             reported: vec![false; hosts.len()],
-            out: stdout::Stdout::new(stop.clone()),
-            err: BufWriter::new(io::stderr()),
+            out: pump::Pump::stdout(stop.clone()),
+            err: pump::Pump::stderr(stop.clone()),
             settings,
             hosts,
             stop,
             log,
             local_error: false,
+            files_failed: Vec::new(),
         })
     }
 
@@ -181,16 +185,19 @@ impl Run {
             }
             let result = match event {
                 Event::Out(msg) => {
-                    if let Msg::Kept(k) = &msg {
+                    if let Msg::Kept(k) = &msg
+                        && !k.file_errors.is_empty()
+                    {
+                        let label = self.hosts[k.index].label.clone();
                         for e in &k.file_errors {
-                            let label = &self.hosts[k.index].label;
                             let _ = writeln!(
                                 self.err,
                                 "{}: {label}: cannot write output file {e}",
                                 self.settings.tool
                             );
-                            self.local_error = true;
                         }
+                        self.local_error = true;
+                        self.files_failed.push(label);
                     }
                     display.message(msg, &mut self.cx())
                 }
@@ -269,10 +276,7 @@ impl Run {
             self.say(format_args!("writing output: {}", plain_error(&e)));
             self.local_error = true;
         }
-        if let Err(e) = self.out.finish() {
-            self.say(format_args!("writing standard output: {}", plain_error(&e)));
-            self.local_error = true;
-        }
+        // Files first: they must not wait for a reader of our output.
         if let Some(path) = self.settings.failed.clone() {
             let mut list = String::new();
             for (i, h) in self.hosts.iter().enumerate() {
@@ -290,8 +294,22 @@ impl Run {
                 self.local_error = true;
             }
         }
+        if let Some(log) = &mut self.log {
+            let _ = log.sync_data();
+        }
+        if let Err(e) = self.out.finish() {
+            self.say(format_args!("writing standard output: {}", plain_error(&e)));
+            self.local_error = true;
+        }
         let _ = self.tally.write(&mut self.err);
-        let _ = self.err.flush();
+        if !self.files_failed.is_empty() {
+            let _ = writeln!(
+                self.err,
+                "  output files not written: {}",
+                crate::hosts::fold(&self.files_failed)
+            );
+        }
+        let _ = self.err.finish();
         exit_code(&self.tally, self.stop.signal(), self.local_error)
     }
 }

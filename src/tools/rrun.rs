@@ -72,7 +72,7 @@ pub fn tool() -> Tool<Args> {
             "stdin",
             Some('I'),
             "Send rrun's standard input to every host's command",
-            "Read all of rrun's standard input and send it to every host's command as its standard input. The host list must then come from -H or --hosts.",
+            "Read all of rrun's standard input and send it to every host's command as its standard input. It is read whole before any host starts and held in memory (every host gets the same bytes, at its own pace). The host list must then come from -H or --hosts.",
             |a, _| {
                 a.stdin = true;
                 Ok(())
@@ -94,27 +94,21 @@ pub fn tool() -> Tool<Args> {
             None,
             "Print each host's output as one block when it finishes",
             "Print each host's output as one block when it finishes, under a header such as [3/100] web07 FAILED exit=2 1.4s.",
-            |a, _| {
-                a.mode = Mode::Inline;
-                Ok(())
-            },
+            |a, _| set_mode(a, Mode::Inline),
         ),
         F::switch(
             "gather",
             Some('g'),
             "After all finish, group hosts with identical output",
             "After all hosts finish, print each distinct output once under the folded names of the hosts that produced it, as web[01-03,05] (4) (like dshbak -c or clush -b).",
-            |a, _| {
-                a.mode = Mode::Gather;
-                Ok(())
-            },
+            |a, _| set_mode(a, Mode::Gather),
         ),
         F::value(
             "outdir",
             Some('o'),
             ("DIR", Hint::Dir),
             "Save each host's stdout, byte-exact, as DIR/HOST",
-            "Save each host's stdout, byte-exact, as DIR/HOST (written to a temporary file, then renamed), in addition to the output mode.",
+            "Save each host's stdout, byte-exact, as DIR/HOST, in addition to the output mode. Written as it arrives to a new file with a random temporary name in DIR (never through a link planted there), flushed to disk and renamed into place when the host is done; a host never reached gets no file. Output of a command cut off (a signal, -t, a lost connection) is saved as DIR/HOST.partial, so an earlier complete DIR/HOST stays. DIR is created, and checked to be writable, before anything runs; a file that cannot be written fails that host's file (said on stderr, exit status 2), never the run.",
             |a, v| {
                 a.outdir = Some(path(v)?);
                 Ok(())
@@ -198,6 +192,21 @@ pub fn tool() -> Tool<Args> {
     }
 }
 
+/// Chooses an output mode; two different ones are an error naming both.
+fn set_mode(a: &mut Args, mode: Mode) -> Result<(), String> {
+    let name = |m: Mode| match m {
+        Mode::Inline => "--inline",
+        Mode::Gather => "--gather",
+        Mode::Json => "--json",
+        Mode::Stream => "",
+    };
+    if a.mode != Mode::Stream && a.mode != mode {
+        return Err(format!("cannot be used with {}", name(a.mode)));
+    }
+    a.mode = mode;
+    Ok(())
+}
+
 /// Parses the command line and runs; returns the exit code.
 pub fn main() -> i32 {
     cli::parse::main(&tool(), run)
@@ -247,21 +256,21 @@ fn prepare(args: Args) -> Result<Plan, String> {
         script_input
     };
     let hosts = args.fleet.resolve(targets)?;
+    for (flag, dir) in [("-o", &args.outdir), ("-e", &args.errdir)] {
+        if let Some(dir) = dir {
+            files::check_dir(dir).map_err(|e| format!("{flag}: {e}"))?;
+        }
+    }
+    // Compared once both exist, so `-o X -e ./X` is caught too.
     if let (Some(o), Some(e)) = (&args.outdir, &args.errdir)
-        && (o == e
-            || o.canonicalize()
-                .ok()
-                .is_some_and(|c| e.canonicalize().ok() == Some(c)))
+        && o.canonicalize()
+            .ok()
+            .is_some_and(|c| e.canonicalize().ok() == Some(c))
     {
         return Err(format!(
             "-o and -e name the same directory ({}): each host's stderr would overwrite its stdout",
             o.display()
         ));
-    }
-    for (flag, dir) in [("-o", &args.outdir), ("-e", &args.errdir)] {
-        if let Some(dir) = dir {
-            files::check_dir(dir).map_err(|e| format!("{flag}: {e}"))?;
-        }
     }
     Ok(Plan {
         hosts,

@@ -1,11 +1,12 @@
-//! Standard output for tools that act on hosts: a writer thread behind a
-//! bounded queue. The reader of our output never decides what runs where:
-//! when it stops reading, the queue fills, the consumer waits, workers
-//! wait, hosts are held back by SSH flow control — memory stays bounded.
-//! When it goes away (a broken pipe), further output is dropped and the
-//! run completes. When the run is cancelled, output still queued for a
-//! reader that does not read is dropped, so a signal ends the run at once.
-//! Any other write error (a full disk) is kept and reported at the end.
+//! Standard output and standard error for tools that act on hosts: each a
+//! writer thread behind a bounded queue. The reader of our output never
+//! decides what runs where: when it stops reading, the queue fills, the
+//! consumer waits, workers wait, hosts are held back by SSH flow control —
+//! memory stays bounded. When it goes away (a broken pipe), further output
+//! is dropped and the run completes. When the run is cancelled, output
+//! still queued for a reader that does not read is dropped, so a signal
+//! ends the run at once (`2>&1 | less` included). Any other write error (a
+//! full disk) is kept and reported at the end.
 
 use std::fs::File;
 use std::io::{self, Write};
@@ -33,13 +34,15 @@ struct State {
     error: Mutex<Option<io::Error>>,
 }
 
-/// The buffered, bounded standard output.
-pub struct Stdout {
+/// A buffered, bounded standard stream.
+pub struct Pump {
     buf: Vec<u8>,
     tx: Option<Sender<Vec<u8>>>,
     writer: Option<JoinHandle<()>>,
     state: Arc<State>,
     stop: Arc<Stop>,
+    /// When, after a cancel, output that cannot go at once is dropped.
+    give_up_at: Option<Instant>,
 }
 
 /// Whether fd 1 was closed when the process started. Rust's runtime opens
@@ -65,18 +68,28 @@ pub fn is_open() -> bool {
     !CLOSED_AT_START.load(Ordering::Relaxed)
 }
 
-impl Stdout {
-    pub fn new(stop: Arc<Stop>) -> Stdout {
+impl Pump {
+    /// Standard output.
+    pub fn stdout(stop: Arc<Stop>) -> Pump {
+        Pump::new(1, stop)
+    }
+
+    /// Standard error.
+    pub fn stderr(stop: Arc<Stop>) -> Pump {
+        Pump::new(2, stop)
+    }
+
+    fn new(fd: i32, stop: Arc<Stop>) -> Pump {
         let (tx, rx) = crossbeam_channel::bounded::<Vec<u8>>(QUEUE);
         let state = Arc::new(State::default());
         let st = state.clone();
         let writer = std::thread::Builder::new()
-            .name("stdout".to_string())
+            .name(if fd == 1 { "stdout" } else { "stderr" }.to_string())
             .stack_size(128 * 1024)
             .spawn(move || {
-                // SAFETY: fd 1 stays open for the process's life; the File
-                // is never dropped, so it is never closed here.
-                let mut out = ManuallyDrop::new(unsafe { File::from_raw_fd(1) });
+                // SAFETY: fds 1 and 2 stay open for the process's life; the
+                // File is never dropped, so it is never closed here.
+                let mut out = ManuallyDrop::new(unsafe { File::from_raw_fd(fd) });
                 for block in rx {
                     if st.closed.load(Ordering::Relaxed) {
                         continue;
@@ -95,12 +108,13 @@ impl Stdout {
                 }
             })
             .ok();
-        Stdout {
+        Pump {
             buf: Vec::with_capacity(BLOCK),
             tx: Some(tx),
             writer,
             state,
             stop,
+            give_up_at: None,
         }
     }
 
@@ -118,8 +132,19 @@ impl Stdout {
         let mut block = std::mem::replace(&mut self.buf, Vec::with_capacity(BLOCK));
         let Some(tx) = &self.tx else { return };
         loop {
-            if self.closed() || self.stop.cancelled() {
+            if self.closed() {
                 return;
+            }
+            // Once the run is cancelled, a reader gets half a second more;
+            // after that, what cannot go at once is dropped.
+            if self.stop.cancelled() {
+                let until = *self
+                    .give_up_at
+                    .get_or_insert_with(|| Instant::now() + Duration::from_millis(500));
+                if Instant::now() >= until {
+                    let _ = tx.try_send(block);
+                    return;
+                }
             }
             match tx.send_timeout(block, Duration::from_millis(50)) {
                 Ok(()) => return,
@@ -155,7 +180,7 @@ impl Stdout {
     }
 }
 
-impl Write for Stdout {
+impl Write for Pump {
     fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
         self.buf.extend_from_slice(bytes);
         if self.buf.len() >= BLOCK {
