@@ -11,6 +11,7 @@
 //! tables, help, man pages, completions, exit codes, colour, signals,
 //! prompts) and [`json`] (the streaming JSON formatter) stand apart.
 
+pub mod checks;
 pub mod cli;
 pub mod copy;
 pub mod engine;

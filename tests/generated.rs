@@ -8,7 +8,7 @@ mod util;
 use std::path::Path;
 use std::process::Command;
 
-const TOOLS: &[&str] = &["jpretty", "rcp", "rrun"];
+const TOOLS: &[&str] = &["confcheck", "jpretty", "rcp", "rrun"];
 
 fn check(tool: &str, kind: &str, path: &str) {
     let out = Command::new(util::binary(tool))

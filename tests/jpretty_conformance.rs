@@ -1,4 +1,4 @@
-//! JSONTestSuite (../shared/conformance) under `--strict`: every `y_` file
+//! JSONTestSuite (vendored in tests/data/JSONTestSuite) under `--strict`: every `y_` file
 //! accepted with output that parses to the input's value, every `n_` file
 //! rejected with exit 1 and a positioned message, no `i_` file crashing.
 
@@ -9,8 +9,8 @@ use std::path::PathBuf;
 use util::Dir;
 
 fn suite() -> Vec<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/conformance/JSONTestSuite/test_parsing");
+    let dir =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/JSONTestSuite/test_parsing");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("the conformance suite at {}: {e}", dir.display()))
         .map(|e| e.unwrap().path())

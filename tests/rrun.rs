@@ -1120,3 +1120,55 @@ fn host_names_are_coloured_when_asked() {
         .expect_exit_text(0);
     assert_eq!(out, "127.0.0.2: out\n");
 }
+
+#[test]
+fn a_signal_at_a_prompt_puts_the_terminal_back() {
+    use std::io::Write;
+    let fleet = Fleet::start(1);
+    let dir = Dir::new("rrun-prompt-signal");
+    client_config(&dir, &fleet, "fleet", "  IdentitiesOnly yes\n");
+    // rrun asks for a passphrase (echo off), is killed by SIGTERM while it
+    // waits, then stty shows the terminal's echo setting.
+    let command = format!(
+        "{} -F config -i {} -H 127.0.0.2 --connect-timeout 29.5 true; stty -a",
+        util::binary("rrun").display(),
+        keys().encrypted_key.display()
+    );
+    let mut child = Command::new("script")
+        .args(["-q", "-e", "-c", &command, "/dev/null"])
+        .current_dir(dir.path())
+        .env("TERM", "xterm")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("script(1)");
+    let mut stdout = child.stdout.take().unwrap();
+    let mut screen = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&screen).contains("Enter passphrase for key") {
+        let n = stdout.read(&mut buf).unwrap();
+        assert!(n > 0, "no prompt: {}", String::from_utf8_lossy(&screen));
+        screen.extend_from_slice(&buf[..n]);
+    }
+    let pid = Command::new("pgrep")
+        .args(["-f", "connect-timeout 29.5 true"])
+        .output()
+        .unwrap();
+    let pid = String::from_utf8(pid.stdout).unwrap();
+    let pid = pid.lines().find(|p| {
+        std::fs::read(format!("/proc/{p}/cmdline"))
+            .is_ok_and(|c| c.starts_with(util::binary("rrun").to_string_lossy().as_bytes()))
+    });
+    unsafe_kill(pid.expect("rrun runs").parse().unwrap(), 15);
+    let mut stdin = child.stdin.take().unwrap();
+    let _ = stdin.flush();
+    stdout.read_to_end(&mut screen).unwrap();
+    child.wait().unwrap();
+    let screen = String::from_utf8_lossy(&screen);
+    assert!(screen.contains("interrupted"), "{screen}");
+    // stty -a lists `echo` when it is on, `-echo` when off.
+    let settings: Vec<&str> = screen.split_whitespace().collect();
+    assert!(settings.contains(&"echo"), "{screen}");
+    assert!(!settings.contains(&"-echo"), "{screen}");
+}

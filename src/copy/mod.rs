@@ -125,6 +125,7 @@ impl Tally {
             .collect();
         Finish {
             ok: failed.is_empty(),
+            could_not_run: false,
             exit: Default::default(),
             error,
             fields: vec![

@@ -11,6 +11,9 @@ pub use crate::outcome::{Exit, Failure, Status, Stream};
 pub struct Finish {
     /// Whether it did what was asked (status `ok`, else `failed`).
     pub ok: bool,
+    /// When not ok: the job could not be carried out there (status
+    /// `error`, not `failed`): a checker that cannot run, say.
+    pub could_not_run: bool,
     /// The remote command's exit, when the job is one command.
     pub exit: Exit,
     /// What went wrong, in the user's words, when not ok.
@@ -24,6 +27,7 @@ impl Finish {
     pub fn command(exit: Exit) -> Finish {
         Finish {
             ok: exit.success(),
+            could_not_run: false,
             error: exit
                 .signal
                 .as_ref()

@@ -215,7 +215,11 @@ fn host<C: Connector, J: Job<C::Conn>, M: 'static>(
     let mut report = match finished {
         Ok(f) => Report {
             index,
-            status: if f.ok { Status::Ok } else { Status::Failed },
+            status: match (f.ok, f.could_not_run) {
+                (true, _) => Status::Ok,
+                (false, false) => Status::Failed,
+                (false, true) => Status::Error,
+            },
             exit: f.exit,
             error: f.error,
             fields: f.fields,

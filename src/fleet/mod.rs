@@ -259,6 +259,14 @@ impl Options {
             targets.extend(hosts::parse_option(value).map_err(|e| e.to_string())?);
         }
         for file in &self.host_files {
+            if file.as_os_str() == "-" {
+                let mut text = String::new();
+                std::io::stdin()
+                    .read_to_string(&mut text)
+                    .map_err(|e| format!("<stdin>: cannot read host list: {}", plain(&e)))?;
+                targets.extend(hosts::parse_list(&text, "<stdin>").map_err(|e| e.to_string())?);
+                continue;
+            }
             let text = std::fs::read_to_string(file)
                 .map_err(|e| format!("{}: cannot read host list: {}", file.display(), plain(&e)))?;
             targets.extend(

@@ -287,3 +287,40 @@ impl Display for PerHost {
         Ok(())
     }
 }
+
+/// Output the job wrote itself, passed through as it is (confcheck's
+/// editor lines on stdout and status lines on stderr); a host that was
+/// never reached gets one line on stderr; or the JSON record.
+pub struct Passthrough {
+    pub json: bool,
+}
+
+impl Display for Passthrough {
+    fn message(&mut self, msg: Msg, cx: &mut Cx) -> io::Result<()> {
+        if let Msg::Line { stream, bytes, .. } = msg {
+            match stream {
+                Stream::Stdout => cx.out.write_all(&bytes)?,
+                Stream::Stderr => cx.err.write_all(&bytes)?,
+            }
+        }
+        Ok(())
+    }
+
+    fn done(&mut self, report: &Report, cx: &mut Cx) -> io::Result<()> {
+        let host = &cx.hosts[report.index];
+        if self.json {
+            return writeln!(cx.out, "{}", record::json(report, host, None, None));
+        }
+        if !matches!(report.status, Status::Ok | Status::Failed | Status::Error) {
+            let what = report.error.as_deref().unwrap_or("");
+            writeln!(
+                cx.err,
+                "{}: {}: {}: {what}",
+                cx.settings.tool,
+                host.label,
+                report.status.name()
+            )?;
+        }
+        Ok(())
+    }
+}

@@ -58,6 +58,8 @@ pub struct Settings {
     pub colour_out: bool,
     pub colour_err: bool,
     pub progress: bool,
+    /// What the run counts, when not hosts: ("check", "checks").
+    pub noun: Option<(&'static str, &'static str)>,
 }
 
 impl Settings {
@@ -142,9 +144,13 @@ impl Run {
             ),
             None => None,
         };
+        let mut tally = Tally::new(hosts.len());
+        if let Some(noun) = settings.noun {
+            tally.noun = noun;
+        }
         Ok(Run {
             progress: settings.progress.then(Progress::new),
-            tally: Tally::new(hosts.len()),
+            tally,
             reported: vec![false; hosts.len()],
             out: pump::Pump::stdout(stop.clone()),
             err: pump::Pump::stderr(stop.clone()),

@@ -13,6 +13,8 @@ use crate::hosts::fold;
 #[derive(Default)]
 pub struct Tally {
     pub total: usize,
+    /// What is counted: ("host", "hosts"), ("check", "checks").
+    pub noun: (&'static str, &'static str),
     pub done: usize,
     counts: BTreeMap<Status, usize>,
     /// Each host's status once it is done.
@@ -25,6 +27,7 @@ impl Tally {
     pub fn new(total: usize) -> Tally {
         Tally {
             total,
+            noun: ("host", "hosts"),
             statuses: vec![None; total],
             ..Tally::default()
         }
@@ -70,7 +73,11 @@ impl Tally {
             .iter()
             .map(|(s, n)| format!("{n} {}", s.name()))
             .collect();
-        let noun = if self.total == 1 { "host" } else { "hosts" };
+        let noun = if self.total == 1 {
+            self.noun.0
+        } else {
+            self.noun.1
+        };
         if parts.is_empty() {
             format!("{} {noun}", self.total)
         } else {

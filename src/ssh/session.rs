@@ -119,10 +119,6 @@ pub fn connect(dest: &Destination, ctx: &Context) -> Result<Connection, Failure>
             let _ = sess.method_pref(MethodType::HostKey, &host_key_algorithms(&known));
         }
     }
-    if let Ok(c) = std::env::var("FLEETKIT_CIPHERS") {
-        let _ = sess.method_pref(MethodType::CryptCs, &c);
-        let _ = sess.method_pref(MethodType::CryptSc, &c);
-    }
     arm(&sess, deadline).ok_or_else(|| timed_out("the SSH handshake"))?;
     if let Err(e) = sess.handshake() {
         let why = if peer_closed(fd) {

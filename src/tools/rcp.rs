@@ -282,6 +282,7 @@ fn execute<J: Job<Connection>>(
         colour_out: args.common.color.for_stdout(),
         colour_err: args.common.color.for_stderr(),
         progress: std::io::stderr().is_terminal() && !std::io::stdout().is_terminal(),
+        noun: None,
     };
     if let Err(e) = settings.check() {
         exit::report("rcp", e);

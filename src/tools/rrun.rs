@@ -322,6 +322,7 @@ fn execute(plan: Plan) -> i32 {
         colour_out: args.common.color.for_stdout(),
         colour_err: args.common.color.for_stderr(),
         progress: std::io::stderr().is_terminal(),
+        noun: None,
     };
     if mode == Mode::Stream && std::io::stdout().is_terminal() {
         // Lines and the live count would fight over one terminal.
