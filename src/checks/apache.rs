@@ -60,6 +60,9 @@ pub fn parse(output: &str) -> Vec<Diagnostic> {
             let mut d = Diagnostic::error(&file, Some(n), &message);
             d.chain = chain;
             out.push(d);
+        } else if let Some((_, rest)) = line.split_once("Configuration error: ") {
+            // A whole-config problem (no MPM loaded): no line to point at.
+            out.push(Diagnostic::error(tested(output), None, rest));
         } else if let Some(rest) = line.split_once("Warning: ").map(|(_, r)| r) {
             out.push(Diagnostic::warning(tested(output), None, rest));
         }
@@ -80,6 +83,7 @@ fn environment(output: &str) -> Option<String> {
         .lines()
         .find(|l| {
             l.contains("Could not open configuration file")
+                || l.contains("Cannot access directory")
                 || l.contains("Permission denied")
                 || l.contains("envvars")
         })

@@ -131,7 +131,7 @@ pub fn tool() -> Tool<Args> {
             "all-or-nothing",
             None,
             "With --reload on a fleet: reload no host unless all passed",
-            "In fleet mode with --reload: check every host first, and reload (checking again on the same session) only if every host passed.",
+            "In fleet mode with --reload: check every host first, and only if every host passed, a second round checks each host again and reloads it on the same session. Each round prints its results and summary (and --json records).",
             |a, _| {
                 a.all_or_nothing = true;
                 Ok(())
