@@ -187,17 +187,11 @@ impl Display for Rrun {
     fn done(&mut self, report: &Report, cx: &mut Cx) -> io::Result<()> {
         match self.mode {
             Mode::Stream => {
-                if report.status != Status::Ok {
-                    let what = report.error.clone().unwrap_or_else(|| detail(report));
-                    writeln!(
-                        cx.err,
-                        "{}: {}: {}: {what}",
-                        cx.settings.tool,
-                        cx.hosts[report.index].label,
-                        report.status.name()
-                    )?;
+                if report.status == Status::Ok {
+                    return Ok(());
                 }
-                Ok(())
+                let what = report.error.clone().unwrap_or_else(|| detail(report));
+                trouble(report, &what, cx)
             }
             Mode::Inline => self.inline(report, cx),
             Mode::Json => {
@@ -275,17 +269,21 @@ impl Display for PerHost {
             writeln!(cx.out, "{}: {summary}", host.label)?;
         }
         if report.status != Status::Ok {
-            let what = report.error.as_deref().unwrap_or("failed");
-            writeln!(
-                cx.err,
-                "{}: {}: {}: {what}",
-                cx.settings.tool,
-                host.label,
-                report.status.name()
-            )?;
+            trouble(report, report.error.as_deref().unwrap_or("failed"), cx)?;
         }
         Ok(())
     }
+}
+
+/// `tool: host: status: what went wrong` on stderr.
+fn trouble(report: &Report, what: &str, cx: &mut Cx) -> io::Result<()> {
+    writeln!(
+        cx.err,
+        "{}: {}: {}: {what}",
+        cx.settings.tool,
+        cx.hosts[report.index].label,
+        report.status.name()
+    )
 }
 
 /// Output the job wrote itself, passed through as it is (confcheck's
@@ -311,15 +309,10 @@ impl Display for Passthrough {
         if self.json {
             return writeln!(cx.out, "{}", record::json(report, host, None, None));
         }
+        // The job said how each check went; only a host it never ran on
+        // is said here.
         if !matches!(report.status, Status::Ok | Status::Failed | Status::Error) {
-            let what = report.error.as_deref().unwrap_or("");
-            writeln!(
-                cx.err,
-                "{}: {}: {}: {what}",
-                cx.settings.tool,
-                host.label,
-                report.status.name()
-            )?;
+            trouble(report, report.error.as_deref().unwrap_or(""), cx)?;
         }
         Ok(())
     }
