@@ -8,6 +8,10 @@ _confcheck() {
             COMPREPLY=($(compgen -f -- "$cur"))
             return
             ;;
+        --root)
+            COMPREPLY=($(compgen -d -- "$cur"))
+            return
+            ;;
         --checks)
             COMPREPLY=($(compgen -f -- "$cur"))
             return
@@ -78,7 +82,7 @@ _confcheck() {
             ;;
     esac
     if [[ "$cur" == -* ]]; then
-        COMPREPLY=($(compgen -W "--list -f --file --checks --strict --reload --then --all-or-nothing --from-json -t --timeout -H --host --hosts -l --user -i --identity --port -F --config -A --ask-password --host-key -p --fanout --connect-timeout --retry --failed --log --json --color --help -h --version" -- "$cur"))
+        COMPREPLY=($(compgen -W "--list -f --file --root --checks --strict --reload --then --all-or-nothing --from-json -t --timeout -H --host --hosts -l --user -i --identity --port -F --config -A --ask-password --host-key -p --fanout --connect-timeout --retry --failed --log --json --color --help -h --version" -- "$cur"))
     else
         COMPREPLY=()
     fi

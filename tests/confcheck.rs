@@ -77,6 +77,41 @@ fn nginx_good_and_broken_configs() {
         assert!(out.trim_end().ends_with("[nginx]"), "{out}");
         assert!(err.contains("nginx: FAILED 1 error"), "{err}");
     }
+    // Relative includes: a candidate is tested from the live directory
+    // (/etc/nginx), or from --root; the copy made for it is removed.
+    dir.create(
+        "rel/site.conf",
+        "events {}\nhttp {\n  include conf.d/*.conf;\n}\n",
+    );
+    dir.create(
+        "rel/conf.d/x.conf",
+        "server {\n  listen 127.0.0.1:18081;\n  foobar 1;\n}\n",
+    );
+    let site = path(&dir, "rel/site.conf");
+    let (code, _, err) = confcheck(&dir, &["-f", &site, "nginx"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, _) = confcheck(&dir, &["-f", &site, "--root", &path(&dir, "rel"), "nginx"]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        out,
+        format!(
+            "{}:3: error: unknown directive \"foobar\" [nginx]\n",
+            path(&dir, "rel/conf.d/x.conf")
+        )
+    );
+    for d in ["/etc/nginx".to_string(), path(&dir, "rel")] {
+        let left: Vec<_> = std::fs::read_dir(&d)
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .contains("confcheck")
+            })
+            .collect();
+        assert!(left.is_empty(), "copies left in {d}");
+    }
     // A warning passes, unless --strict.
     dir.create("warn.conf", "events {}\nhttp {\n  server { listen 127.0.0.1:18080; server_name a; }\n  server { listen 127.0.0.1:18080; server_name a; }\n}\n");
     let (code, out, _) = confcheck(&dir, &["-f", &path(&dir, "warn.conf"), "nginx"]);

@@ -92,6 +92,10 @@ pub struct Plan {
     pub checks: Vec<Arc<dyn Check>>,
     /// A candidate file to test instead of the live config (local only).
     pub file: Option<PathBuf>,
+    /// When the candidate was copied elsewhere to be tested (beside the
+    /// live config), its real path: the copy's name in the checker's
+    /// output is replaced by it.
+    pub shown_as: Option<PathBuf>,
     pub strict: bool,
     pub reload: bool,
     /// Fleet mode: each host's label, named in messages.
@@ -123,7 +127,10 @@ impl Plan {
     ) -> Result<Outcome, Failure> {
         let started = Instant::now();
         let file = self.file.as_ref().map(|f| f.to_string_lossy().into_owned());
-        let (exit, text) = shell.run(&check.snippet(file.as_deref()), work)?;
+        let (exit, mut text) = shell.run(&check.snippet(file.as_deref()), work)?;
+        if let (Some(copy), Some(real)) = (&file, &self.shown_as) {
+            text = text.replace(copy.as_str(), &real.to_string_lossy());
+        }
         let (verdict, diagnostics) = check.judge(exit.code, &text, self.strict);
         let millis = started.elapsed().as_millis();
         let mut outcome = Outcome {

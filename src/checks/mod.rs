@@ -115,6 +115,12 @@ pub trait Check: Send + Sync {
     fn judge(&self, code: Option<i32>, output: &str, strict: bool) -> (Verdict, Vec<Diagnostic>);
     /// The shell snippet that reloads the service, if it has one.
     fn reload(&self) -> Option<String>;
+    /// Whether a candidate file must sit beside the live config to be
+    /// tested as it will be (nginx resolves relative includes against the
+    /// directory of the file it was given).
+    fn relocate(&self) -> bool {
+        false
+    }
 }
 
 impl Check for Checker {
@@ -138,6 +144,9 @@ impl Check for Checker {
     }
     fn reload(&self) -> Option<String> {
         self.reload.map(str::to_string)
+    }
+    fn relocate(&self) -> bool {
+        self.name == "nginx"
     }
 }
 

@@ -36,6 +36,7 @@ pub struct Args {
     then: Option<String>,
     all_or_nothing: bool,
     from_json: Option<String>,
+    root: Option<PathBuf>,
     timeout: Option<std::time::Duration>,
 }
 
@@ -82,6 +83,17 @@ pub fn tool() -> Tool<Args> {
             "Check the candidate file PATH with the one named check, before it is moved into place (what Ansible's validate and Salt's check_cmd do). The checker reads it where it is; relative includes resolve as the checker resolves them (nginx and apache against their live configuration directory). On this machine only.",
             |a, v| {
                 a.file = Some(path(v)?);
+                Ok(())
+            },
+        ),
+        F::value(
+            "root",
+            None,
+            ("DIR", Hint::Dir),
+            "With -f: test the candidate as if it sat in DIR",
+            "With -f: copy the candidate into DIR (under a random hidden name, removed afterwards) and test it there, so its relative includes resolve against DIR. Without --root, an nginx candidate is tested from the live configuration directory (/etc/nginx), as nginx resolves includes against the directory of the file it reads; other checkers resolve includes on their own (ServerRoot, absolute paths).",
+            |a, v| {
+                a.root = Some(path(v)?);
                 Ok(())
             },
         ),
@@ -319,12 +331,49 @@ fn go(args: Args) -> Result<i32, String> {
         );
         return Ok(exit::SUCCESS);
     }
+    if args.root.is_some() && args.file.is_none() {
+        return Err("--root goes with -f FILE".into());
+    }
+    let candidate = args
+        .file
+        .as_ref()
+        .map(|f| std::path::absolute(f).unwrap_or(f.clone()));
+    // Where the candidate is tested: a copy beside the live config (or in
+    // --root), removed when `_copy` is dropped.
+    let mut _copy = None;
+    let (file, shown_as) = match (&candidate, &args.root) {
+        (Some(f), root) if root.is_some() || checks[0].relocate() => {
+            let dir = match root {
+                Some(r) => r.clone(),
+                None => PathBuf::from(checks[0].config())
+                    .parent()
+                    .map(PathBuf::from)
+                    .unwrap_or_default(),
+            };
+            match Placed::new(f, &dir) {
+                Ok(p) => {
+                    let at = p.path.clone();
+                    _copy = Some(p);
+                    (Some(at), Some(f.clone()))
+                }
+                Err(e) if args.root.is_some() => return Err(e),
+                Err(e) => {
+                    exit::report(
+                        "confcheck",
+                        format!(
+                            "{e}; testing it where it is (relative includes resolve against its own directory)"
+                        ),
+                    );
+                    (Some(f.clone()), None)
+                }
+            }
+        }
+        (f, _) => (f.clone(), None),
+    };
     let plan = Plan {
         checks,
-        file: args
-            .file
-            .as_ref()
-            .map(|f| std::path::absolute(f).unwrap_or(f.clone())),
+        file,
+        shown_as,
         strict: args.strict,
         reload: args.reload,
         labels: None,
@@ -342,6 +391,40 @@ fn go(args: Args) -> Result<i32, String> {
     match &args.then {
         Some(cmd) => then(cmd),
         None => Ok(code),
+    }
+}
+
+/// A candidate copied into a directory to be tested there; removed on drop.
+struct Placed {
+    path: PathBuf,
+}
+
+impl Placed {
+    fn new(candidate: &std::path::Path, dir: &std::path::Path) -> Result<Placed, String> {
+        let bytes = std::fs::read(candidate).map_err(|e| {
+            format!(
+                "-f {}: {}",
+                candidate.display(),
+                crate::ssh::session::plain_error(&e)
+            )
+        })?;
+        let name = format!(".confcheck-{}.conf", crate::copy::random_suffix());
+        let mut f = crate::output::files::AtomicFile::create(dir, &name).map_err(|e| {
+            format!(
+                "cannot place the candidate in {}: {}",
+                dir.display(),
+                crate::ssh::session::plain_error(&e)
+            )
+        })?;
+        f.write_all(&bytes).map_err(|e| e.to_string())?;
+        let path = f.commit().map_err(|e| e.to_string())?;
+        Ok(Placed { path })
+    }
+}
+
+impl Drop for Placed {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
     }
 }
 
@@ -457,6 +540,7 @@ fn fleet(args: &Args, mut plan: Plan) -> Result<i32, String> {
     let first = round(Plan {
         checks: plan.checks.clone(),
         file: None,
+        shown_as: None,
         strict: plan.strict,
         reload: true,
         labels: plan.labels.clone(),
