@@ -413,3 +413,38 @@ fn a_connection_cut_mid_file_leaves_the_old_file() {
     assert!(host.starts_with("old\n"), "{host}");
     assert!(err.contains("lost"), "{err}");
 }
+
+#[test]
+fn symlinks_on_either_side_are_replaced_never_followed() {
+    let fleet = Fleet::start(1);
+    let dir = Dir::new("rcp-links");
+    let outside = dir.join("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    // A host sends `evil` as a symlink to a local directory, then as a
+    // directory: the second must not write through the first.
+    on_hosts(
+        &fleet,
+        &dir,
+        &format!(
+            "mkdir -p /srv/ga /srv/gb/evil && ln -sfn {} /srv/ga/evil && echo x > /srv/gb/evil/pwn",
+            outside.display()
+        ),
+    );
+    rcp(&fleet, &dir)
+        .args(["--get", "-r", "/srv/ga/evil", "/srv/gb/evil", "dl"])
+        .expect_exit(0);
+    assert!(!outside.join("pwn").exists(), "wrote through a symlink");
+    let got = dir.join("dl").join(&fleet.addrs[0]).join("evil/pwn");
+    assert_eq!(std::fs::read_to_string(got).unwrap(), "x\n");
+    // On the host, a symlink to a directory where a file goes is replaced
+    // by the file; nothing lands in the directory it pointed to.
+    on_hosts(
+        &fleet,
+        &dir,
+        "mkdir -p /srv/t2 /srv/victim && ln -sfn /srv/victim /srv/t2/f",
+    );
+    dir.create("t2/f", "data\n");
+    rcp(&fleet, &dir).args(["-r", "t2", "/srv/"]).expect_exit(0);
+    let seen = on_hosts(&fleet, &dir, "cat /srv/t2/f; ls -A /srv/victim");
+    assert_eq!(seen[0], "data\n");
+}

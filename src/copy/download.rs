@@ -57,7 +57,7 @@ impl Job<Connection> for Download {
             )));
         }
         let base = self.localdir.join(label);
-        if let Err(e) = std::fs::create_dir_all(&base) {
+        if let Err(e) = own_dir(&base) {
             return Err(Failure::Error(format!(
                 "{}: {}",
                 base.display(),
@@ -108,7 +108,7 @@ impl Host<'_, '_> {
                 );
                 return Ok(());
             }
-            if let Err(e) = std::fs::create_dir_all(&local) {
+            if let Err(e) = own_dir(&local) {
                 self.tally.failed(
                     shown(src),
                     format!("{}: {}", local.display(), plain_error(&e)),
@@ -274,6 +274,20 @@ impl Host<'_, '_> {
             set_times(&target, st);
         }
         Ok(Ok(got))
+    }
+}
+
+/// Makes `dir` a real directory of ours: what a host sent earlier may have
+/// left a symlink (or a file) at that name, and following it would write
+/// outside LOCALDIR/HOST; it is removed and a directory made in its place.
+fn own_dir(dir: &Path) -> std::io::Result<()> {
+    match std::fs::symlink_metadata(dir) {
+        Ok(m) if m.is_dir() => Ok(()),
+        Ok(_) => {
+            std::fs::remove_file(dir)?;
+            std::fs::create_dir(dir)
+        }
+        Err(_) => std::fs::create_dir_all(dir),
     }
 }
 

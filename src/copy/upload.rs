@@ -398,6 +398,22 @@ impl Host<'_, '_> {
             Err(e) => {
                 let why = self.why(&e)?;
                 match self.sftp.lstat(&target) {
+                    // A symlink in the way is replaced, never followed (a
+                    // `mv` onto a link to a directory would move into it).
+                    Ok(st) if st.file_type() == ssh2::FileType::Symlink => {
+                        match self
+                            .sftp
+                            .unlink(&target)
+                            .and_then(|()| self.sftp.rename(&tmp, &target, None))
+                        {
+                            Ok(()) => self.tally.copied(shown(&target), bytes),
+                            Err(e) => {
+                                let why = self.why(&e)?;
+                                let _ = self.sftp.unlink(&tmp);
+                                self.tally.failed(shown(&target), why);
+                            }
+                        }
+                    }
                     Ok(st) if !st.is_dir() => {
                         let label = shown(&target);
                         self.replace.push((tmp, target, label, bytes));
@@ -436,7 +452,7 @@ impl Host<'_, '_> {
                 match (tmp.to_str(), target.to_str()) {
                     (Some(t), Some(d)) => {
                         script.push_str(&format!(
-                            "mv -f -- {} {} && echo ok || echo failed\n",
+                            "mv -f -T -- {} {} && echo ok || echo failed\n",
                             shell_quote(t),
                             shell_quote(d)
                         ));

@@ -34,6 +34,12 @@ fn random_name() -> String {
 
 /// Creates a new file in `dir` that nobody else could have prepared.
 fn create_exclusive(dir: &Path, prefix: &str, mode: u32) -> io::Result<(File, PathBuf)> {
+    // Keep the temporary name within NAME_MAX (255) whatever the target's.
+    let mut cut = prefix.len().min(100);
+    while !prefix.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let prefix = &prefix[..cut];
     for _ in 0..16 {
         let path = dir.join(format!(".{prefix}.{}.tmp", random_name()));
         match OpenOptions::new()
