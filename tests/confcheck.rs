@@ -516,3 +516,128 @@ fn vim_reads_the_output_as_a_quickfix_list() {
     let got = std::fs::read_to_string(&result).unwrap();
     assert_eq!(got.trim(), format!("{}:4:e", path(&dir, "bad.conf")));
 }
+
+#[test]
+fn warnings_deprecations_and_failures_without_a_place() {
+    let dir = Dir::new("cc-warnings");
+    // sshd ignores a deprecated option (exit 0): a warning, not an error.
+    let key = dir.join("hostkey");
+    Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&key)
+        .status()
+        .unwrap();
+    dir.create(
+        "s",
+        format!("HostKey {}\nUsePrivilegeSeparation yes\n", key.display()),
+    );
+    let (code, out, _) = confcheck(&dir, &["-f", &path(&dir, "s"), "sshd"]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        out,
+        format!(
+            "{}:2: warning: Deprecated option UsePrivilegeSeparation [sshd]\n",
+            path(&dir, "s")
+        )
+    );
+    // visudo's warnings count under --strict.
+    dir.create("su", "Cmnd_Alias FOO = /bin/ls\nroot ALL=(ALL) ALL\n");
+    assert_eq!(confcheck(&dir, &["-f", &path(&dir, "su"), "sudoers"]).0, 0);
+    let (code, out, err) = confcheck(&dir, &["--strict", "-f", &path(&dir, "su"), "sudoers"]);
+    assert_eq!(code, 1);
+    assert!(
+        out.starts_with(&format!(
+            "{}:1:12: warning: unused Cmnd_Alias",
+            path(&dir, "su")
+        )),
+        "{out}"
+    );
+    assert!(
+        err.contains("sudoers: FAILED 1 warning (--strict)"),
+        "{err}"
+    );
+    // A user check that fails with nothing its pattern matches still
+    // gets a line an editor shows.
+    let checks = dir.create(
+        "checks.json",
+        r#"[{"name": "mute", "command": "sh -c 'echo something broke; exit 1' %s", "file": "/etc/mute.conf", "pattern": "^(?P<file>[^:]+):(?P<line>\\d+): (?P<message>.*)$"}]"#,
+    );
+    let (code, out, _) = confcheck(&dir, &["--checks", &checks.display().to_string(), "mute"]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        out,
+        "/etc/mute.conf: error: failed (exit 1): something broke [mute]\n"
+    );
+    // -f tests a candidate: reloading the live service after it is refused.
+    let (code, _, err) = confcheck(&dir, &["-f", &path(&dir, "su"), "--reload", "sudoers"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("--reload would reload a config that was not tested"),
+        "{err}"
+    );
+}
+
+#[test]
+fn from_json_refuses_empty_input_and_shows_host_names_as_data() {
+    let dir = Dir::new("cc-from-json-hostile");
+    let out = dir
+        .command("confcheck")
+        .args(["--from-json", "nginx"])
+        .stdin("")
+        .output();
+    assert_eq!(out.status.code(), Some(2));
+    let record = serde_json::json!({
+        "host": "web1\nfake.conf:1: error: gotcha \u{1b}]0;x\u{7}",
+        "status": "failed",
+        "exit_code": 1,
+        "stdout": "",
+        "stderr": "2026/11/29 11:11:18 [emerg] 1#1: unknown directive \"x\" in /etc/nginx/nginx.conf:6\n"
+    });
+    let out = dir
+        .command("confcheck")
+        .args(["--from-json", "nginx"])
+        .stdin(format!("{record}\n"))
+        .output();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(
+        stdout.starts_with("/etc/nginx/nginx.conf:6: error: unknown directive"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains('\u{1b}'));
+}
+
+#[test]
+fn a_signal_ends_a_check_and_everything_it_started() {
+    let dir = Dir::new("cc-signal");
+    let marker = dir.join("late");
+    let checks = dir.create(
+        "checks.json",
+        format!(
+            r#"[{{"name": "slow", "command": "sh -c 'sleep 47.5; touch {}' %s", "file": "/x", "pattern": "(?P<message>never)"}}]"#,
+            marker.display()
+        ),
+    );
+    let mut child = std::process::Command::new(util::binary("confcheck"))
+        .args(["--checks", &checks.display().to_string(), "slow"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(143));
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let left = Command::new("pgrep")
+        .args(["-f", "sleep 47.5"])
+        .output()
+        .unwrap();
+    assert!(
+        left.stdout.is_empty(),
+        "the check's children were left running"
+    );
+}

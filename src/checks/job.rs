@@ -27,8 +27,11 @@ const OUTPUT_LIMIT: usize = 4 << 20;
 
 impl Shell for () {
     fn run(&mut self, command: &str, work: &Work<'_>) -> Result<(Exit, String), Failure> {
+        use std::os::unix::process::CommandExt;
         let mut child = Command::new("sh")
             .args(["-c", command])
+            // Its own process group, so a cancel ends what it started too.
+            .process_group(0)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -50,7 +53,10 @@ impl Shell for () {
                 break s;
             }
             if let Err(f) = work.check() {
-                let _ = child.kill();
+                // SAFETY: signals the process group this child leads.
+                unsafe {
+                    libc::kill(-(child.id() as i32), libc::SIGKILL);
+                }
                 let _ = child.wait();
                 return Err(f);
             }
@@ -131,7 +137,27 @@ impl Plan {
         if let (Some(copy), Some(real)) = (&file, &self.shown_as) {
             text = text.replace(copy.as_str(), &real.to_string_lossy());
         }
-        let (verdict, diagnostics) = check.judge(exit.code, &text, self.strict);
+        let (verdict, mut diagnostics) = check.judge(exit.code, &text, self.strict);
+        // A failure with nothing the parser could place still gets one
+        // line an editor can show: what the program said last.
+        if verdict == Verdict::Failed && diagnostics.is_empty() {
+            let file = self
+                .shown_as
+                .as_ref()
+                .or(self.file.as_ref())
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_else(|| check.config());
+            let said = text
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("");
+            let what = match exit.code {
+                Some(c) => format!("failed (exit {c}): {said}"),
+                None => format!("failed: {said}"),
+            };
+            diagnostics.push(Diagnostic::error(&file, None, &what));
+        }
         let millis = started.elapsed().as_millis();
         let mut outcome = Outcome {
             name: check.name().to_string(),
@@ -179,15 +205,17 @@ impl Plan {
         let warnings = outcome.diagnostics.len() - errors;
         let mut status = match &outcome.verdict {
             Verdict::Passed => format!("{prefix}{}: ok {millis} ms", check.name()),
+            Verdict::Failed if errors == 0 => format!(
+                "{prefix}{}: FAILED {warnings} warning{} (--strict)",
+                check.name(),
+                plural(warnings)
+            ),
             Verdict::Failed => format!(
                 "{prefix}{}: FAILED {errors} error{}{}",
                 check.name(),
-                if errors == 1 { "" } else { "s" },
+                plural(errors),
                 if warnings > 0 {
-                    format!(
-                        ", {warnings} warning{}",
-                        if warnings == 1 { "" } else { "s" }
-                    )
+                    format!(", {warnings} warning{}", plural(warnings))
                 } else {
                     String::new()
                 }
@@ -268,6 +296,11 @@ impl Plan {
             fields: vec![("checks", serde_json::Value::Array(records))],
         }
     }
+}
+
+/// "s" unless there is one.
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
 }
 
 /// Local mode: engine "host" `i` is check `i`.

@@ -36,7 +36,12 @@ pub fn parse(output: &str) -> Vec<Diagnostic> {
         if file.is_empty() || file.contains(' ') {
             continue;
         }
-        out.push(Diagnostic::error(file, Some(n), msg));
+        // Deprecated and unsupported options are ignored by sshd (exit 0).
+        if msg.starts_with("Deprecated option") || msg.starts_with("Unsupported option") {
+            out.push(Diagnostic::warning(file, Some(n), msg));
+        } else {
+            out.push(Diagnostic::error(file, Some(n), msg));
+        }
     }
     out
 }

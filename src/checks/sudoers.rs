@@ -33,7 +33,11 @@ pub fn parse(output: &str) -> Vec<Diagnostic> {
             }
             continue;
         }
-        // F:LINE:COL: message
+        // F:LINE:COL: message, or a warning: "Warning: F:LINE:COL: message"
+        let (line, warned) = match line.strip_prefix("Warning: ") {
+            Some(rest) => (rest, true),
+            None => (line, false),
+        };
         let mut parts = line.splitn(4, ':');
         let (Some(file), Some(l), Some(c), Some(msg)) =
             (parts.next(), parts.next(), parts.next(), parts.next())
@@ -44,7 +48,7 @@ pub fn parse(output: &str) -> Vec<Diagnostic> {
             continue;
         };
         let msg = msg.trim();
-        let mut d = if msg.to_ascii_lowercase().starts_with("warning") {
+        let mut d = if warned || msg.to_ascii_lowercase().starts_with("warning") {
             Diagnostic::warning(file, Some(l), msg)
         } else {
             Diagnostic::error(file, Some(l), msg)

@@ -321,6 +321,9 @@ fn go(args: Args) -> Result<i32, String> {
             return Err(format!("-f {}: no such file", f.display()));
         }
     }
+    if args.file.is_some() && args.reload {
+        return Err("-f tests a candidate, not the live config: --reload would reload a config that was not tested".into());
+    }
     if args.all_or_nothing && !(fleet_mode && args.reload) {
         return Err("--all-or-nothing goes with --reload and -H or --hosts".into());
     }
@@ -625,13 +628,20 @@ fn from_json(check: &dyn Check, strict: bool) -> Result<i32, String> {
         let host = r["host"]
             .as_str()
             .ok_or_else(|| format!("<stdin>:{}: no \"host\"", n + 1))?;
+        // A host name is data: no control character reaches the terminal
+        // or starts a line an editor would read as a diagnostic.
+        let host: String = host
+            .chars()
+            .map(|c| if c.is_control() { '?' } else { c })
+            .collect();
+        let host = host.as_str();
         hosts += 1;
         if r["status"] != "ok" && r["status"] != "failed" {
             let _ = writeln!(
                 err,
                 "{host}: {}: could not run: {} {}",
                 check.name(),
-                r["status"].as_str().unwrap_or("?"),
+                r["status"].as_str().unwrap_or("no status"),
                 r["error"].as_str().unwrap_or("")
             );
             broken += 1;
@@ -655,7 +665,8 @@ fn from_json(check: &dyn Check, strict: bool) -> Result<i32, String> {
             Verdict::Passed => "ok".to_string(),
             Verdict::Failed => {
                 failed += 1;
-                format!("FAILED {} errors", diags.len())
+                let n = diags.len();
+                format!("FAILED {n} error{}", if n == 1 { "" } else { "s" })
             }
             Verdict::Environment(why) => {
                 broken += 1;
@@ -668,9 +679,13 @@ fn from_json(check: &dyn Check, strict: bool) -> Result<i32, String> {
         };
         let _ = writeln!(err, "{host}: {}: {status}", check.name());
     }
+    if hosts == 0 {
+        return Err("--from-json: no rrun --json records on standard input".into());
+    }
     let _ = writeln!(
         err,
-        "{hosts} hosts: {} ok, {failed} failed, {broken} could not run",
+        "{hosts} host{}: {} ok, {failed} failed, {broken} could not run",
+        if hosts == 1 { "" } else { "s" },
         hosts - failed - broken
     );
     Ok(if broken > 0 {
