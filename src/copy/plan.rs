@@ -59,6 +59,7 @@ impl Plan {
             sources: sources.len(),
             ..Plan::default()
         };
+        let mut names = std::collections::HashSet::new();
         for src in sources {
             // A source named on the command line is followed if it is a
             // link (as cp does); links inside trees are kept.
@@ -78,6 +79,13 @@ impl Plan {
                         .and_then(|c| c.file_name().map(PathBuf::from))
                 })
                 .ok_or_else(|| format!("{}: has no file name to copy to", src.display()))?;
+            if !names.insert(name.clone()) {
+                return Err(format!(
+                    "{}: another source has the name '{}' too: both would land at the same path",
+                    src.display(),
+                    name.display()
+                ));
+            }
             if meta.is_dir() {
                 if !recursive {
                     return Err(format!(
@@ -85,10 +93,10 @@ impl Plan {
                         src.display()
                     ));
                 }
-                plan.push(src, name.clone(), &meta);
+                plan.push(src, name.clone(), &meta)?;
                 plan.tree(src, &name)?;
             } else if meta.is_file() {
-                plan.push(src, name, &meta);
+                plan.push(src, name, &meta)?;
             } else {
                 return Err(format!(
                     "{}: not a regular file or directory",
@@ -99,7 +107,17 @@ impl Plan {
         Ok(plan)
     }
 
-    fn push(&mut self, src: &Path, rel: PathBuf, meta: &std::fs::Metadata) {
+    fn push(&mut self, src: &Path, rel: PathBuf, meta: &std::fs::Metadata) -> Result<(), String> {
+        // An unreadable file is found now, before any host is touched.
+        if meta.is_file() {
+            std::fs::File::open(src).map_err(|e| {
+                format!(
+                    "{}: {}",
+                    src.display(),
+                    crate::ssh::session::plain_error(&e)
+                )
+            })?;
+        }
         let kind = if meta.is_dir() {
             Kind::Dir
         } else if meta.file_type().is_symlink() {
@@ -119,6 +137,7 @@ impl Plan {
             gid: meta.gid(),
             digest: OnceLock::new(),
         });
+        Ok(())
     }
 
     fn tree(&mut self, dir: &Path, rel: &Path) -> Result<(), String> {
@@ -143,10 +162,10 @@ impl Plan {
             let child_rel = rel.join(child.file_name());
             let ft = meta.file_type();
             if ft.is_dir() {
-                self.push(&path, child_rel.clone(), &meta);
+                self.push(&path, child_rel.clone(), &meta)?;
                 self.tree(&path, &child_rel)?;
             } else if ft.is_file() || ft.is_symlink() {
-                self.push(&path, child_rel, &meta);
+                self.push(&path, child_rel, &meta)?;
             } else {
                 let what = if ft.is_fifo() {
                     "a named pipe"
