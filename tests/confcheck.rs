@@ -641,3 +641,57 @@ fn a_signal_ends_a_check_and_everything_it_started() {
         "the check's children were left running"
     );
 }
+
+#[test]
+fn bind_unbound_dnsmasq_and_logrotate() {
+    let dir = Dir::new("cc-dns");
+    let cases: [(&str, &str, &str, &str, u32, &str); 4] = [
+        (
+            "bind",
+            "options {\n  directory \"/tmp\";\n  recursion yes;\n};\n",
+            "options {\n  directory \"/tmp\";\n  recursion yes\n  allow-query { any; };\n};\n",
+            "named.conf",
+            4,
+            "missing ';' before 'allow-query'",
+        ),
+        (
+            "unbound",
+            "server:\n  verbosity: 1\n",
+            "server:\n  verbosity: 1\n  foobar: yes\n",
+            "unbound.conf",
+            3,
+            "unknown keyword 'foobar'",
+        ),
+        (
+            "dnsmasq",
+            "port=5353\n",
+            "port=5353\nfoobar\n",
+            "dnsmasq.conf",
+            2,
+            "bad option",
+        ),
+        (
+            "logrotate",
+            "/var/log/fleetkit-test.log {\n  daily\n  missingok\n}\n",
+            "/var/log/fleetkit-test.log {\n  missingok\n  foobar\n}\n",
+            "logrotate.conf",
+            3,
+            "unknown option 'foobar' -- ignoring line",
+        ),
+    ];
+    for (check, good, bad, name, line, what) in cases {
+        let good_file = dir.create(&format!("{check}/good/{name}"), good);
+        let bad_file = dir.create(&format!("{check}/bad/{name}"), bad);
+        let (code, out, err) = confcheck(&dir, &["-f", &good_file.display().to_string(), check]);
+        assert_eq!((code, out.as_str()), (0, ""), "{check}: {err}");
+        let (code, out, err) = confcheck(&dir, &["-f", &bad_file.display().to_string(), check]);
+        assert_eq!(code, 1, "{check}: {out}{err}");
+        // The first problem, where the program reported it (Unbound goes
+        // on to report the rest of that line as well).
+        assert_eq!(
+            out.lines().next().unwrap_or(""),
+            format!("{}:{line}: error: {what} [{check}]", bad_file.display()),
+            "{check}"
+        );
+    }
+}

@@ -11,8 +11,10 @@
 
 pub mod apache;
 pub mod custom;
+pub mod dns;
 pub mod haproxy;
 pub mod job;
+pub mod logrotate;
 pub mod nginx;
 pub mod sshd;
 pub mod sudoers;
@@ -173,6 +175,10 @@ pub fn builtin() -> Vec<Checker> {
         sshd::checker(),
         haproxy::checker(),
         sudoers::checker(),
+        dns::bind(),
+        dns::unbound(),
+        dns::dnsmasq(),
+        logrotate::checker(),
     ]
 }
 
