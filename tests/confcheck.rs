@@ -643,9 +643,17 @@ fn a_signal_ends_a_check_and_everything_it_started() {
 }
 
 #[test]
-fn bind_unbound_dnsmasq_and_logrotate() {
+fn bind_unbound_dnsmasq_logrotate_and_systemd_units() {
     let dir = Dir::new("cc-dns");
-    let cases: [(&str, &str, &str, &str, u32, &str); 4] = [
+    let cases: [(&str, &str, &str, &str, u32, &str); 5] = [
+        (
+            "systemd",
+            "[Unit]\nDescription=x\n[Service]\nExecStart=/bin/true\n",
+            "[Unit]\nDescription=x\n[Service]\nExecStart=/bin/true\nFooBar=1\n",
+            "x.service",
+            5,
+            "Unknown key 'FooBar' in section [Service], ignoring.",
+        ),
         (
             "bind",
             "options {\n  directory \"/tmp\";\n  recursion yes;\n};\n",

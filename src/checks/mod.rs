@@ -18,6 +18,7 @@ pub mod logrotate;
 pub mod nginx;
 pub mod sshd;
 pub mod sudoers;
+pub mod systemd;
 
 use serde::Serialize;
 
@@ -179,6 +180,7 @@ pub fn builtin() -> Vec<Checker> {
         dns::unbound(),
         dns::dnsmasq(),
         logrotate::checker(),
+        systemd::checker(),
     ]
 }
 
