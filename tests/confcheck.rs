@@ -643,9 +643,33 @@ fn a_signal_ends_a_check_and_everything_it_started() {
 }
 
 #[test]
-fn bind_unbound_dnsmasq_logrotate_and_systemd_units() {
+fn dns_cron_logging_mail_keepalived_and_systemd_checkers() {
     let dir = Dir::new("cc-dns");
-    let cases: [(&str, &str, &str, &str, u32, &str); 5] = [
+    let cases: [(&str, &str, &str, &str, u32, &str); 8] = [
+        (
+            "crontab",
+            "* * * * * /bin/true\n",
+            "* * * * * /bin/true\n61 * * * * /bin/true\n",
+            "crontab",
+            2,
+            "bad minute",
+        ),
+        (
+            "keepalived",
+            "global_defs {\n  router_id x\n}\n",
+            "global_defs {\n  router_id x\n}\nfoobar\n",
+            "keepalived.conf",
+            4,
+            "Unknown keyword 'foobar'",
+        ),
+        (
+            "dovecot",
+            "protocols = imap\n",
+            "protocols = imap\nfoobar = yes\n",
+            "dovecot.conf",
+            2,
+            "Unknown setting: foobar",
+        ),
         (
             "systemd",
             "[Unit]\nDescription=x\n[Service]\nExecStart=/bin/true\n",
@@ -702,4 +726,18 @@ fn bind_unbound_dnsmasq_logrotate_and_systemd_units() {
             "{check}"
         );
     }
+    // rsyslog names the file in its message too.
+    let good = dir.create("rsyslog/good.conf", "*.* /dev/null\n");
+    let bad = dir.create("rsyslog/bad.conf", "*.* /dev/null\nfoobar on\n");
+    assert_eq!(
+        confcheck(&dir, &["-f", &good.display().to_string(), "rsyslog"]).0,
+        0
+    );
+    let (code, out, _) = confcheck(&dir, &["-f", &bad.display().to_string(), "rsyslog"]);
+    assert_eq!(code, 1);
+    let b = bad.display();
+    assert_eq!(
+        out,
+        format!("{b}:2: error: warnings occurred in file '{b}' around line 2 [rsyslog]\n")
+    );
 }

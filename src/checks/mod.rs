@@ -10,12 +10,16 @@
 //! file and one line in [`builtin`].
 
 pub mod apache;
+pub mod cron;
 pub mod custom;
 pub mod dns;
 pub mod haproxy;
 pub mod job;
+pub mod keepalived;
 pub mod logrotate;
+pub mod mail;
 pub mod nginx;
+pub mod rsyslog;
 pub mod sshd;
 pub mod sudoers;
 pub mod systemd;
@@ -181,6 +185,10 @@ pub fn builtin() -> Vec<Checker> {
         dns::dnsmasq(),
         logrotate::checker(),
         systemd::checker(),
+        cron::checker(),
+        rsyslog::checker(),
+        keepalived::checker(),
+        mail::dovecot(),
     ]
 }
 
@@ -207,7 +215,10 @@ pub fn judge(
     if code == Some(127) && output.contains(MISSING_MARK) {
         return (Verdict::Missing, Vec::new());
     }
-    let diags = (checker.parse)(output);
+    let mut diags = (checker.parse)(output);
+    // Programs repeat themselves (one message per pass): say each once.
+    let mut seen = std::collections::HashSet::new();
+    diags.retain(|d| seen.insert(d.editor_line("")));
     let errors = diags.iter().any(|d| d.severity == Severity::Error);
     let warnings = diags.iter().any(|d| d.severity == Severity::Warning);
     if let Some(env) = (checker.environment)(output)
