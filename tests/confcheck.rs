@@ -645,13 +645,61 @@ fn a_signal_ends_a_check_and_everything_it_started() {
 #[test]
 fn dns_cron_logging_mail_keepalived_and_systemd_checkers() {
     let dir = Dir::new("cc-dns");
-    let cases: [(&str, &str, &str, &str, u32, &str); 8] = [
+    let cases: [(&str, &str, &str, &str, &str, &str); 14] = [
+        (
+            "postfix",
+            "myhostname = x.example\n",
+            "myhostname = x.example\nbad line here\n",
+            "main.cf",
+            "2",
+            "missing '=' after attribute name: \"bad line here\"",
+        ),
+        (
+            "squid",
+            "http_port 3128\n",
+            "http_port 3128\nfoobar on\n",
+            "squid.conf",
+            "2",
+            "unrecognized: 'foobar'",
+        ),
+        (
+            "varnish",
+            "vcl 4.1;\nbackend default { .host = \"127.0.0.1\"; .port = \"8080\"; }\n",
+            "vcl 4.1;\nbackend default { .host = \"127.0.0.1\"; .port = \"8080\"; }\nsub vcl_recv { foobar; }\n",
+            "default.vcl",
+            "3:16",
+            "Symbol not found: 'foobar'",
+        ),
+        (
+            "php-fpm",
+            "[global]\nerror_log = /tmp/fleetkit-fpm.log\n[www]\nuser = www-data\ngroup = www-data\nlisten = /tmp/fleetkit-fpm.sock\npm = static\npm.max_children = 1\n",
+            "[global]\nerror_log = /tmp/fleetkit-fpm.log\n[www]\nuser = www-data\ngroup = www-data\nlisten = /tmp/fleetkit-fpm.sock\npm = static\npm.max_children = 1\nfoobar = 1\n",
+            "www.conf",
+            "9",
+            "unknown entry 'foobar'",
+        ),
+        (
+            "caddy",
+            ":18088 {\n  respond \"hi\"\n}\n",
+            ":18088 {\n  foobar\n}\n",
+            "Caddyfile",
+            "2",
+            "unrecognized directive: foobar",
+        ),
+        (
+            "prometheus",
+            "global:\n  scrape_interval: 15s\n",
+            "global:\n  scrape_interval: 15s\nfoobar: 1\n",
+            "prometheus.yml",
+            "3",
+            "field foobar not found in type config.plain",
+        ),
         (
             "crontab",
             "* * * * * /bin/true\n",
             "* * * * * /bin/true\n61 * * * * /bin/true\n",
             "crontab",
-            2,
+            "2",
             "bad minute",
         ),
         (
@@ -659,7 +707,7 @@ fn dns_cron_logging_mail_keepalived_and_systemd_checkers() {
             "global_defs {\n  router_id x\n}\n",
             "global_defs {\n  router_id x\n}\nfoobar\n",
             "keepalived.conf",
-            4,
+            "4",
             "Unknown keyword 'foobar'",
         ),
         (
@@ -667,7 +715,7 @@ fn dns_cron_logging_mail_keepalived_and_systemd_checkers() {
             "protocols = imap\n",
             "protocols = imap\nfoobar = yes\n",
             "dovecot.conf",
-            2,
+            "2",
             "Unknown setting: foobar",
         ),
         (
@@ -675,7 +723,7 @@ fn dns_cron_logging_mail_keepalived_and_systemd_checkers() {
             "[Unit]\nDescription=x\n[Service]\nExecStart=/bin/true\n",
             "[Unit]\nDescription=x\n[Service]\nExecStart=/bin/true\nFooBar=1\n",
             "x.service",
-            5,
+            "5",
             "Unknown key 'FooBar' in section [Service], ignoring.",
         ),
         (
@@ -683,7 +731,7 @@ fn dns_cron_logging_mail_keepalived_and_systemd_checkers() {
             "options {\n  directory \"/tmp\";\n  recursion yes;\n};\n",
             "options {\n  directory \"/tmp\";\n  recursion yes\n  allow-query { any; };\n};\n",
             "named.conf",
-            4,
+            "4",
             "missing ';' before 'allow-query'",
         ),
         (
@@ -691,7 +739,7 @@ fn dns_cron_logging_mail_keepalived_and_systemd_checkers() {
             "server:\n  verbosity: 1\n",
             "server:\n  verbosity: 1\n  foobar: yes\n",
             "unbound.conf",
-            3,
+            "3",
             "unknown keyword 'foobar'",
         ),
         (
@@ -699,7 +747,7 @@ fn dns_cron_logging_mail_keepalived_and_systemd_checkers() {
             "port=5353\n",
             "port=5353\nfoobar\n",
             "dnsmasq.conf",
-            2,
+            "2",
             "bad option",
         ),
         (
@@ -707,7 +755,7 @@ fn dns_cron_logging_mail_keepalived_and_systemd_checkers() {
             "/var/log/fleetkit-test.log {\n  daily\n  missingok\n}\n",
             "/var/log/fleetkit-test.log {\n  missingok\n  foobar\n}\n",
             "logrotate.conf",
-            3,
+            "3",
             "unknown option 'foobar' -- ignoring line",
         ),
     ];

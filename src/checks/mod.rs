@@ -19,6 +19,9 @@ pub mod keepalived;
 pub mod logrotate;
 pub mod mail;
 pub mod nginx;
+pub mod php;
+pub mod prometheus;
+pub mod proxy;
 pub mod rsyslog;
 pub mod sshd;
 pub mod sudoers;
@@ -189,6 +192,12 @@ pub fn builtin() -> Vec<Checker> {
         rsyslog::checker(),
         keepalived::checker(),
         mail::dovecot(),
+        mail::postfix(),
+        proxy::squid(),
+        proxy::varnish(),
+        proxy::caddy(),
+        php::fpm(),
+        prometheus::checker(),
     ]
 }
 
@@ -265,14 +274,16 @@ pub fn snippet(checker: &Checker, file: Option<&str>) -> String {
 }
 
 /// A shell snippet running the first of `programs` found with `args`,
-/// stderr merged into stdout; [`MISSING_MARK`] and exit 127 when none is.
+/// stderr merged into stdout (around the command, so redirections in
+/// `args` still apply: varnish sends its compiled C to /dev/null);
+/// [`MISSING_MARK`] and exit 127 when none is.
 pub fn find_and_run<S: AsRef<str>>(programs: &[S], args: &str) -> String {
     let mut s = String::from("PATH=\"$PATH:/usr/sbin:/sbin:/usr/local/sbin\"; ");
     for (i, p) in programs.iter().enumerate() {
         let p = crate::copy::shell_quote(p.as_ref());
         let kw = if i == 0 { "if" } else { "elif" };
         s.push_str(&format!(
-            "{kw} command -v {p} >/dev/null 2>&1; then exec {p} {args} 2>&1; "
+            "{kw} command -v {p} >/dev/null 2>&1; then {{ {p} {args} ; }} 2>&1; "
         ));
     }
     s.push_str(&format!("else echo '{MISSING_MARK}'; exit 127; fi"));
