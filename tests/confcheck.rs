@@ -789,3 +789,66 @@ fn dns_cron_logging_mail_keepalived_and_systemd_checkers() {
         format!("{b}:2: error: warnings occurred in file '{b}' around line 2 [rsyslog]\n")
     );
 }
+
+#[test]
+fn bad_values_and_broken_included_files_name_the_exact_place() {
+    let dir = Dir::new("cc-variants");
+    let modules = "Include /etc/apache2/mods-enabled/*.load\n";
+    // (check, file to test, its content, file named, place, message)
+    let key = dir.join("hostkey");
+    Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&key)
+        .status()
+        .unwrap();
+    let sshd_inc = dir.create("sshd_inc", "PasswordAuthentication perhaps\n");
+    let sudo_inc = dir.create("sudo_inc", "fleet ALL=(ALL NOPASSWD: ALL\n");
+    let cases = [
+        (
+            "apache",
+            format!("ServerRoot /etc/apache2\n{modules}Listen notaport\n"),
+            None,
+            "3",
+            "Port must be specified",
+        ),
+        (
+            "haproxy",
+            "defaults\n  mode http\n  timeout client notatime\n".to_string(),
+            None,
+            "3",
+            "unexpected character 'n' in 'timeout client'",
+        ),
+        (
+            "sshd",
+            format!("HostKey {}\nInclude {}\n", key.display(), sshd_inc.display()),
+            Some(&sshd_inc),
+            "1",
+            "unsupported option \"perhaps\".",
+        ),
+        (
+            "sudoers",
+            format!("root ALL=(ALL) ALL\n@include {}\n", sudo_inc.display()),
+            Some(&sudo_inc),
+            "1:16",
+            "syntax error",
+        ),
+        (
+            "nginx",
+            "events {}\nhttp {\n  server { listen 127.0.0.1:18080; server_name \"unterminated; }\n}\n".to_string(),
+            None,
+            "5",
+            "unexpected end of file, expecting \";\" or \"}\"",
+        ),
+    ];
+    for (check, content, named, place, what) in cases {
+        let file = dir.create(&format!("{check}.conf"), content);
+        let (code, out, err) = confcheck(&dir, &["-f", &file.display().to_string(), check]);
+        assert_eq!(code, 1, "{check}: {out}{err}");
+        let shown = named.unwrap_or(&file).display().to_string();
+        assert_eq!(
+            out.lines().next().unwrap_or(""),
+            format!("{shown}:{place}: error: {what} [{check}]"),
+            "{check}"
+        );
+    }
+}
