@@ -556,6 +556,21 @@ fn warnings_deprecations_and_failures_without_a_place() {
         err.contains("sudoers: FAILED 1 warning (--strict)"),
         "{err}"
     );
+    // A warning HAProxy gives without a place is the candidate's, not the
+    // live config's.
+    dir.create(
+        "h.cfg",
+        "defaults\n  mode http\nfrontend f\n  bind 127.0.0.1:18097\n",
+    );
+    let (code, out, _) = confcheck(&dir, &["-f", &path(&dir, "h.cfg"), "haproxy"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.starts_with(&format!(
+            "{}: warning: missing timeouts",
+            path(&dir, "h.cfg")
+        )),
+        "{out}"
+    );
     // A user check that fails with nothing its pattern matches still
     // gets a line an editor shows.
     let checks = dir.create(

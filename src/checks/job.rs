@@ -138,6 +138,15 @@ impl Plan {
             text = text.replace(copy.as_str(), &real.to_string_lossy());
         }
         let (verdict, mut diagnostics) = check.judge(exit.code, &text, self.strict);
+        // A parser that could not tell which file a message is about puts
+        // it on the live config; when a candidate was tested, it is the
+        // candidate's.
+        if let Some(candidate) = self.shown_as.as_ref().or(self.file.as_ref()) {
+            let live = check.config();
+            for d in diagnostics.iter_mut().filter(|d| d.file == live) {
+                d.file = candidate.to_string_lossy().into_owned();
+            }
+        }
         // A failure with nothing the parser could place still gets one
         // line an editor can show: what the program said last.
         if verdict == Verdict::Failed && diagnostics.is_empty() {
