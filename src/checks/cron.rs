@@ -13,11 +13,7 @@ pub fn checker() -> Checker {
         file: "-n %s",
         config: "/etc/crontab",
         parse,
-        environment: |out| {
-            out.lines()
-                .find(|l| l.contains("Permission denied") || l.contains("No such file"))
-                .map(|l| l.trim().to_string())
-        },
+        environment: |out| super::line_with(out, &["Permission denied", "No such file"]),
         reload: None,
     }
 }

@@ -14,11 +14,7 @@ pub fn bind() -> Checker {
         file: "%s",
         config: "/etc/bind/named.conf",
         parse: file_line_message,
-        environment: |out| {
-            out.lines()
-                .find(|l| l.contains("file not found") || l.contains("permission denied"))
-                .map(|l| l.trim().to_string())
-        },
+        environment: |out| super::line_with(out, &["file not found", "permission denied"]),
         reload: Some("rndc reload"),
     }
 }
@@ -31,11 +27,7 @@ pub fn unbound() -> Checker {
         file: "%s",
         config: "/etc/unbound/unbound.conf",
         parse: file_line_message,
-        environment: |out| {
-            out.lines()
-                .find(|l| l.contains("Could not open") || l.contains("Permission denied"))
-                .map(|l| l.trim().to_string())
-        },
+        environment: |out| super::line_with(out, &["Could not open", "Permission denied"]),
         reload: Some(
             "if [ -d /run/systemd/system ]; then systemctl reload unbound; else unbound-control reload; fi",
         ),
@@ -50,11 +42,7 @@ pub fn dnsmasq() -> Checker {
         file: "--test -C %s",
         config: "/etc/dnsmasq.conf",
         parse: dnsmasq_parse,
-        environment: |out| {
-            out.lines()
-                .find(|l| l.contains("cannot read") || l.contains("Permission denied"))
-                .map(|l| l.trim().to_string())
-        },
+        environment: |out| super::line_with(out, &["cannot read", "Permission denied"]),
         reload: None,
     }
 }

@@ -11,11 +11,7 @@ pub fn checker() -> Checker {
         file: "-t -f %s",
         config: "/etc/keepalived/keepalived.conf",
         parse,
-        environment: |out| {
-            out.lines()
-                .find(|l| l.contains("Permission denied") || l.contains("Unable to open"))
-                .map(|l| l.trim().to_string())
-        },
+        environment: |out| super::line_with(out, &["Permission denied", "Unable to open"]),
         reload: Some(
             "if [ -d /run/systemd/system ]; then systemctl reload keepalived; else kill -HUP \"$(cat /run/keepalived.pid)\"; fi",
         ),

@@ -11,11 +11,7 @@ pub fn dovecot() -> Checker {
         file: "-n -c %s",
         config: "/etc/dovecot/dovecot.conf",
         parse: dovecot_parse,
-        environment: |out| {
-            out.lines()
-                .find(|l| l.contains("Permission denied"))
-                .map(|l| l.trim().to_string())
-        },
+        environment: |out| super::line_with(out, &["Permission denied"]),
         reload: Some("doveadm reload"),
     }
 }
@@ -61,11 +57,7 @@ pub fn postfix() -> Checker {
         file: "-n -c \"$(dirname %s)\"",
         config: "/etc/postfix/main.cf",
         parse: postfix_parse,
-        environment: |out| {
-            out.lines()
-                .find(|l| l.contains("fatal: open ") || l.contains("Permission denied"))
-                .map(|l| l.trim().to_string())
-        },
+        environment: |out| super::line_with(out, &["fatal: open ", "Permission denied"]),
         reload: Some("postfix reload"),
     }
 }

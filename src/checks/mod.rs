@@ -244,6 +244,15 @@ pub fn judge(
     }
 }
 
+/// The first output line holding one of `needles` (an environment
+/// checker's test), trimmed.
+pub fn line_with(output: &str, needles: &[&str]) -> Option<String> {
+    output
+        .lines()
+        .find(|l| needles.iter().any(|n| l.contains(n)))
+        .map(|l| l.trim().to_string())
+}
+
 /// What a failing program said last, for an environment error.
 fn last_words(output: &str, code: Option<i32>) -> String {
     let said: Vec<&str> = output

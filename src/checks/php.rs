@@ -17,11 +17,7 @@ pub fn fpm() -> Checker {
         file: "-t -y %s",
         config: "/etc/php/php-fpm.conf",
         parse,
-        environment: |out| {
-            out.lines()
-                .find(|l| l.contains("Permission denied"))
-                .map(|l| l.trim().to_string())
-        },
+        environment: |out| super::line_with(out, &["Permission denied"]),
         reload: Some(
             "for s in /run/php/php*-fpm.pid /run/php-fpm.pid; do [ -e \"$s\" ] && kill -USR2 \"$(cat \"$s\")\"; done; true",
         ),

@@ -11,11 +11,7 @@ pub fn checker() -> Checker {
         file: "check config %s",
         config: "/etc/prometheus/prometheus.yml",
         parse,
-        environment: |out| {
-            out.lines()
-                .find(|l| l.contains("permission denied") || l.contains("no such file"))
-                .map(|l| l.trim().to_string())
-        },
+        environment: |out| super::line_with(out, &["permission denied", "no such file"]),
         reload: Some(
             "if [ -d /run/systemd/system ]; then systemctl reload prometheus; else pkill -HUP -x prometheus; fi",
         ),

@@ -13,11 +13,7 @@ pub fn squid() -> Checker {
         file: "-k parse -f %s",
         config: "/etc/squid/squid.conf",
         parse: squid_parse,
-        environment: |out| {
-            out.lines()
-                .find(|l| l.contains("Permission denied"))
-                .map(|l| l.trim().to_string())
-        },
+        environment: |out| super::line_with(out, &["Permission denied"]),
         reload: Some("squid -k reconfigure"),
     }
 }
@@ -49,11 +45,7 @@ pub fn varnish() -> Checker {
         file: "-C -f %s",
         config: "/etc/varnish/default.vcl",
         parse: varnish_parse,
-        environment: |out| {
-            out.lines()
-                .find(|l| l.contains("Cannot read") || l.contains("Permission denied"))
-                .map(|l| l.trim().to_string())
-        },
+        environment: |out| super::line_with(out, &["Cannot read", "Permission denied"]),
         reload: Some("varnishreload"),
     }
 }
@@ -100,11 +92,7 @@ pub fn caddy() -> Checker {
         file: "validate --config %s --adapter caddyfile",
         config: "/etc/caddy/Caddyfile",
         parse: caddy_parse,
-        environment: |out| {
-            out.lines()
-                .find(|l| l.contains("reading config file") || l.contains("permission denied"))
-                .map(|l| l.trim().to_string())
-        },
+        environment: |out| super::line_with(out, &["reading config file", "permission denied"]),
         reload: Some("caddy reload --config /etc/caddy/Caddyfile --adapter caddyfile"),
     }
 }

@@ -11,11 +11,7 @@ pub fn checker() -> Checker {
         file: "-N1 -f %s",
         config: "/etc/rsyslog.conf",
         parse,
-        environment: |out| {
-            out.lines()
-                .find(|l| l.contains("Permission denied"))
-                .map(|l| l.trim().to_string())
-        },
+        environment: |out| super::line_with(out, &["Permission denied"]),
         reload: Some(
             "if [ -d /run/systemd/system ]; then systemctl restart rsyslog; else kill -HUP \"$(cat /run/rsyslogd.pid)\"; fi",
         ),

@@ -14,11 +14,7 @@ pub fn checker() -> Checker {
         file: "verify %s",
         config: "/etc/systemd/system",
         parse: super::dns::file_line_message,
-        environment: |out| {
-            out.lines()
-                .find(|l| l.contains("Failed to prepare") || l.contains("No such file"))
-                .map(|l| l.trim().to_string())
-        },
+        environment: |out| super::line_with(out, &["Failed to prepare", "No such file"]),
         reload: Some("systemctl daemon-reload"),
     }
 }
