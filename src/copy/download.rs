@@ -9,9 +9,9 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use ssh2::{FileStat, Sftp};
+use ssh2::FileStat;
 
-use super::{Options, Tally};
+use super::{Options, Remote, shown};
 use crate::engine::{Failure, Finish, Job, Work};
 use crate::output::files::{AtomicFile, safe_name};
 use crate::ssh::session::{Connection, plain_error};
@@ -28,27 +28,27 @@ pub struct Download {
 }
 
 struct Host<'a, 'w> {
-    conn: &'a Connection,
-    sftp: Sftp,
-    work: &'a Work<'w>,
-    opts: &'a Options,
-    tally: Tally,
+    r: Remote<'a, 'w>,
 }
 
-fn shown(p: &Path) -> String {
-    p.display().to_string()
+impl<'a, 'w> std::ops::Deref for Host<'a, 'w> {
+    type Target = Remote<'a, 'w>;
+    fn deref(&self) -> &Remote<'a, 'w> {
+        &self.r
+    }
+}
+
+impl std::ops::DerefMut for Host<'_, '_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.r
+    }
 }
 
 impl Job<Connection> for Download {
     fn run(&self, conn: &mut Connection, work: &mut Work<'_>) -> Result<Finish, Failure> {
         let work: &Work<'_> = &*work;
-        let sftp = conn.sftp(work.deadline, work.stop)?;
         let mut host = Host {
-            conn,
-            sftp,
-            work,
-            opts: &self.opts,
-            tally: Tally::default(),
+            r: Remote::open(conn, work, &self.opts)?,
         };
         let label = &self.labels[work.index];
         if !safe_name(label) {
@@ -81,19 +81,11 @@ impl Job<Connection> for Download {
             };
             host.entry(src, &st, &base, name.as_bytes())?;
         }
-        Ok(host.tally.finish())
+        Ok(host.r.tally.finish())
     }
 }
 
 impl Host<'_, '_> {
-    fn why(&self, e: &ssh2::Error) -> Result<String, Failure> {
-        self.conn.classify(e, self.work.stop, self.work.deadline)
-    }
-
-    fn check(&self) -> Result<(), Failure> {
-        self.work.check()
-    }
-
     /// Copies one remote entry into local directory `dir` as `name`.
     fn entry(&mut self, src: &Path, st: &FileStat, dir: &Path, name: &[u8]) -> Result<(), Failure> {
         self.check()?;

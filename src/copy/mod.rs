@@ -10,11 +10,56 @@ pub mod download;
 pub mod plan;
 pub mod upload;
 
+use std::path::Path;
 use std::time::Instant;
 
 use serde_json::json;
+use ssh2::Sftp;
 
-use crate::engine::Finish;
+use crate::engine::{Failure, Finish, Work};
+use crate::ssh::session::Connection;
+
+/// One host's side of a copy job: its session and SFTP channel, the run it
+/// belongs to, and what has happened to each file so far.
+pub struct Remote<'a, 'w> {
+    pub conn: &'a Connection,
+    pub sftp: Sftp,
+    pub work: &'a Work<'w>,
+    pub opts: &'a Options,
+    pub tally: Tally,
+}
+
+impl<'a, 'w> Remote<'a, 'w> {
+    /// Opens SFTP on the host's session.
+    pub fn open(
+        conn: &'a Connection,
+        work: &'a Work<'w>,
+        opts: &'a Options,
+    ) -> Result<Self, Failure> {
+        Ok(Remote {
+            sftp: conn.sftp(work.deadline, work.stop)?,
+            conn,
+            work,
+            opts,
+            tally: Tally::default(),
+        })
+    }
+
+    /// A file's own trouble as `Ok(text)`, the session's as `Err`.
+    pub fn why(&self, e: &ssh2::Error) -> Result<String, Failure> {
+        self.conn.classify(e, self.work.stop, self.work.deadline)
+    }
+
+    /// Stops between files and blocks when the run is cancelled or late.
+    pub fn check(&self) -> Result<(), Failure> {
+        self.work.check()
+    }
+}
+
+/// A path as messages show it.
+pub fn shown(p: &Path) -> String {
+    p.display().to_string()
+}
 
 /// How files are copied, the same for every host.
 #[derive(Clone, Debug, Default)]

@@ -9,10 +9,10 @@ use std::io::{Read, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use ssh2::{FileStat, OpenFlags, OpenType, Sftp};
+use ssh2::{FileStat, OpenFlags, OpenType};
 
 use super::plan::{Entry, Kind, Plan};
-use super::{Options, Tally, random_suffix, shell_quote};
+use super::{Options, Remote, random_suffix, shell_quote, shown};
 use crate::engine::{Failure, Finish, Job, Work};
 use crate::ssh::session::{Connection, Exec};
 
@@ -53,36 +53,36 @@ impl Place {
 
 /// One host's upload in progress.
 struct Host<'a, 'w> {
-    conn: &'a Connection,
-    sftp: Sftp,
-    work: &'a Work<'w>,
-    opts: &'a Options,
-    tally: Tally,
+    r: Remote<'a, 'w>,
     /// (temporary, target) renames that must replace an existing file.
     replace: Vec<(PathBuf, PathBuf, String, u64)>,
 }
 
-fn shown(p: &Path) -> String {
-    p.display().to_string()
+impl<'a, 'w> std::ops::Deref for Host<'a, 'w> {
+    type Target = Remote<'a, 'w>;
+    fn deref(&self) -> &Remote<'a, 'w> {
+        &self.r
+    }
+}
+
+impl std::ops::DerefMut for Host<'_, '_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.r
+    }
 }
 
 impl Job<Connection> for Upload {
     fn run(&self, conn: &mut Connection, work: &mut Work<'_>) -> Result<Finish, Failure> {
         let work: &Work<'_> = &*work;
-        let sftp = conn.sftp(work.deadline, work.stop)?;
         let mut host = Host {
-            conn,
-            sftp,
-            work,
-            opts: &self.opts,
-            tally: Tally::default(),
+            r: Remote::open(conn, work, &self.opts)?,
             replace: Vec::new(),
         };
         let place = match host.place(&self.dest, &self.plan)? {
             Ok(p) => p,
             Err(why) => {
                 host.tally.failed(shown(&self.dest), why);
-                return Ok(host.tally.finish());
+                return Ok(host.r.tally.finish());
             }
         };
         let sums = if self.opts.checksum {
@@ -119,7 +119,7 @@ impl Job<Connection> for Upload {
                     .setstat(&place.remote(&entry.rel), stat_of(entry, host.opts));
             }
         }
-        Ok(host.tally.finish())
+        Ok(host.r.tally.finish())
     }
 }
 
@@ -136,16 +136,6 @@ fn stat_of(e: &Entry, opts: &Options) -> FileStat {
 }
 
 impl Host<'_, '_> {
-    /// A file's own trouble as `Ok(text)`, the session's as `Err`.
-    fn why(&self, e: &ssh2::Error) -> Result<String, Failure> {
-        self.conn.classify(e, self.work.stop, self.work.deadline)
-    }
-
-    /// Stops between files and blocks when the run is cancelled or late.
-    fn check(&self) -> Result<(), Failure> {
-        self.work.check()
-    }
-
     /// Where things go: `Ok(Err(why))` fails the host's copy with a reason.
     fn place(&self, dest: &Path, plan: &Plan) -> Result<Result<Place, String>, Failure> {
         let wants_dir = dest.as_os_str().as_bytes().ends_with(b"/") || plan.sources > 1;
