@@ -82,7 +82,7 @@ _confcheck() {
             ;;
     esac
     if [[ "$cur" == -* ]]; then
-        COMPREPLY=($(compgen -W "--list -f --file --root --checks --strict --reload --then --all-or-nothing --from-json -t --timeout -H --host --hosts -l --user -i --identity --port -F --config -A --ask-password --host-key -p --fanout --connect-timeout --retry --failed --log --json --color --help -h --version" -- "$cur"))
+        COMPREPLY=($(compgen -W "--list -f --file --root --checks --strict --reload --then --all-or-nothing --from-json -t --timeout -H --host --hosts -l --user -i --identity --port -F --config -A --ask-password --host-key -p --fanout --connect-timeout --retry --failed --log -q --quiet --json --color --help -h --version" -- "$cur"))
     else
         COMPREPLY=()
     fi

@@ -22,6 +22,7 @@ complete -c confcheck -l connect-timeout -x -d 'Give up connecting after SECONDS
 complete -c confcheck -l retry -x -d 'Retry a failed connection N times'
 complete -c confcheck -l failed -r -F -d 'Write the hosts that did not succeed to FILE'
 complete -c confcheck -l log -r -F -d 'Append one timestamped line per host to FILE'
+complete -c confcheck -s q -l quiet -d 'No summary and no progress'
 complete -c confcheck -l json -d 'Print one JSON object per host as it finishes'
 complete -c confcheck -l color -x -a 'auto always never' -d 'When to use colour: auto, always or never'
 complete -c confcheck -l help -d 'Print the full help and exit'

@@ -12,6 +12,7 @@ complete -c rcp -l connect-timeout -x -d 'Give up connecting after SECONDS (defa
 complete -c rcp -l retry -x -d 'Retry a failed connection N times'
 complete -c rcp -l failed -r -F -d 'Write the hosts that did not succeed to FILE'
 complete -c rcp -l log -r -F -d 'Append one timestamped line per host to FILE'
+complete -c rcp -s q -l quiet -d 'No summary and no progress'
 complete -c rcp -l json -d 'Print one JSON object per host as it finishes'
 complete -c rcp -l get -d 'Download: REMOTE... from each host into LOCALDIR/HOST/'
 complete -c rcp -s r -l recursive -d 'Copy directories and what they hold'

@@ -1172,3 +1172,39 @@ fn a_signal_at_a_prompt_puts_the_terminal_back() {
     assert!(settings.contains(&"echo"), "{screen}");
     assert!(!settings.contains(&"-echo"), "{screen}");
 }
+
+#[test]
+fn the_retry_loop_ends_on_an_empty_list_and_quiet_and_no_prefix() {
+    let fleet = Fleet::start(2);
+    let dir = Dir::new("rrun-retry-loop");
+    // Some hosts fail: they go to the list...
+    let (_, _) = fleet
+        .rrun(&dir)
+        .args(["--failed", "f", "[ $(hostname) = host0 ]"])
+        .expect_exit_text(1);
+    assert_eq!(util::line_count(dir.join("f")), 1);
+    // ...are fixed and run again from it, which empties it...
+    let (_, err) = dir
+        .command("rrun")
+        .arg("-F")
+        .arg(fleet.config())
+        .args(["--hosts", "f", "--failed", "f", "true"])
+        .expect_exit_text(0);
+    assert_eq!(err, "1 host: 1 ok\n");
+    assert_eq!(util::line_count(dir.join("f")), 0);
+    // ...and the next round has nothing to do: exit 0, said on stderr.
+    let (out, err) = dir
+        .command("rrun")
+        .arg("-F")
+        .arg(fleet.config())
+        .args(["--hosts", "f", "true"])
+        .expect_exit_text(0);
+    assert_eq!(out, "");
+    assert_eq!(err, "rrun: the host list is empty: nothing to do\n");
+    // -q: no summary; -N: lines as the hosts printed them.
+    let (out, err) = fleet
+        .rrun(&dir)
+        .args(["-q", "-N", "echo same"])
+        .expect_exit_text(0);
+    assert_eq!((out.as_str(), err.as_str()), ("same\nsame\n", ""));
+}

@@ -39,6 +39,7 @@ pub struct Options {
     pub failed: Option<PathBuf>,
     pub log: Option<PathBuf>,
     pub json: bool,
+    pub quiet: bool,
 }
 
 /// A tool's arguments that hold the group.
@@ -199,6 +200,16 @@ pub fn flags<A: FleetArgs>() -> Vec<Flag<A>> {
             "Append one line per host to FILE: time, host, status, exit code, duration and error, a run log that outlives the terminal.",
             |a: &mut A, v| {
                 a.fleet().log = Some(path(v)?);
+                Ok(())
+            },
+        ),
+        Flag::switch(
+            "quiet",
+            Some('q'),
+            "No summary and no progress",
+            "Print no summary and no progress line (errors are still said).",
+            |a: &mut A, _| {
+                a.fleet().quiet = true;
                 Ok(())
             },
         ),

@@ -52,6 +52,8 @@ struct Group {
 /// rrun's display.
 pub struct Rrun {
     mode: Mode,
+    /// Lines start with `host: ` (off with -N).
+    pub prefix: bool,
     /// Output of hosts whose report has not come yet.
     kept: HashMap<usize, Kept>,
     groups: Vec<Group>,
@@ -62,6 +64,7 @@ impl Rrun {
     pub fn new(mode: Mode) -> Rrun {
         Rrun {
             mode,
+            prefix: true,
             kept: HashMap::new(),
             groups: Vec::new(),
             by_digest: HashMap::new(),
@@ -161,7 +164,9 @@ impl Display for Rrun {
                 };
                 let label = &cx.hosts[index].label;
                 let mark = if piece == Piece::Continued { "+" } else { ":" };
-                if colour {
+                if !self.prefix {
+                    // No prefix: the line as the host printed it.
+                } else if colour {
                     let c = HOST_COLOURS[index % HOST_COLOURS.len()];
                     write!(w, "\x1b[{c}m{label}\x1b[0m{mark} ")?;
                 } else {

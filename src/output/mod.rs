@@ -60,6 +60,8 @@ pub struct Settings {
     pub progress: bool,
     /// What the run counts, when not hosts: ("check", "checks").
     pub noun: Option<(&'static str, &'static str)>,
+    /// No summary (`-q`): under xargs, one "1 host: 1 ok" per call is noise.
+    pub quiet: bool,
 }
 
 impl Settings {
@@ -307,7 +309,9 @@ impl Run {
             self.say(format_args!("writing standard output: {}", plain_error(&e)));
             self.local_error = true;
         }
-        let _ = self.tally.write(&mut self.err);
+        if !self.settings.quiet {
+            let _ = self.tally.write(&mut self.err);
+        }
         if !self.files_failed.is_empty() {
             let _ = writeln!(
                 self.err,

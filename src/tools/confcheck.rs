@@ -453,6 +453,7 @@ fn settings(args: &Args, local: bool) -> output::Settings {
         colour_err: args.common.color.for_stderr(),
         progress: false,
         noun: local.then_some(("check", "checks")),
+        quiet: args.fleet.quiet,
     }
 }
 
@@ -501,7 +502,7 @@ fn local(args: &Args, plan: Plan) -> i32 {
 fn fleet(args: &Args, mut plan: Plan) -> Result<i32, String> {
     let targets = args.fleet.targets(None)?;
     if targets.is_empty() {
-        exit::report("confcheck", "the host list is empty");
+        exit::report("confcheck", "the host list is empty: nothing to do");
         return Ok(exit::SUCCESS);
     }
     let hosts = args.fleet.resolve(targets)?;

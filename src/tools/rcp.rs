@@ -222,9 +222,6 @@ pub fn run(args: Args) -> i32 {
     let sources: Vec<PathBuf> = rest.into_iter().map(PathBuf::from).collect();
     let prepared = (|| {
         let targets = args.fleet.targets(None)?;
-        if targets.is_empty() {
-            return Err("the host list is empty".to_string());
-        }
         args.fleet.resolve(targets)
     })();
     let hosts = match prepared {
@@ -234,6 +231,10 @@ pub fn run(args: Args) -> i32 {
             return exit::USAGE;
         }
     };
+    if hosts.is_empty() {
+        exit::report("rcp", "the host list is empty: nothing to do");
+        return exit::SUCCESS;
+    }
     let infos: Vec<HostInfo> = hosts.iter().map(fleet::Host::info).collect();
     let labels = Arc::new(infos.iter().map(|h| h.label.clone()).collect::<Vec<_>>());
     if args.get {
@@ -281,8 +282,11 @@ fn execute<J: Job<Connection>>(
         log: args.fleet.log.clone(),
         colour_out: args.common.color.for_stdout(),
         colour_err: args.common.color.for_stderr(),
-        progress: std::io::stderr().is_terminal() && !std::io::stdout().is_terminal(),
+        progress: std::io::stderr().is_terminal()
+            && !std::io::stdout().is_terminal()
+            && !args.fleet.quiet,
         noun: None,
+        quiet: args.fleet.quiet,
     };
     if let Err(e) = settings.check() {
         exit::report("rcp", e);

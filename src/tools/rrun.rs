@@ -26,6 +26,7 @@ pub struct Args {
     operands: Vec<OsString>,
     timeout: Option<std::time::Duration>,
     stdin: bool,
+    no_prefix: bool,
     script: Option<PathBuf>,
     mode: Mode,
     outdir: Option<PathBuf>,
@@ -86,6 +87,16 @@ pub fn tool() -> Tool<Args> {
             "Run the local script FILE on each host without copying it: it is sent as the standard input of its interpreter (from its #! line; sh if none), and the operands become its arguments.",
             |a, v| {
                 a.script = Some(path(v)?);
+                Ok(())
+            },
+        ),
+        F::switch(
+            "no-prefix",
+            Some('N'),
+            "Print output lines without the host prefix",
+            "Print each output line as the host printed it, without the host: prefix (as pdsh -N and clush -N). Lines stay whole and are never interleaved.",
+            |a, _| {
+                a.no_prefix = true;
                 Ok(())
             },
         ),
@@ -215,7 +226,12 @@ pub fn main() -> i32 {
 /// Runs; returns the exit code.
 pub fn run(args: Args) -> i32 {
     match prepare(args) {
-        Ok(plan) => execute(plan),
+        Ok(Some(plan)) => execute(plan),
+        Ok(None) => {
+            // `rrun --hosts retry.txt …` loops end when nothing failed.
+            exit::report("rrun", "the host list is empty: nothing to do");
+            exit::SUCCESS
+        }
         Err(message) => {
             exit::report("rrun", message);
             exit::USAGE
@@ -231,7 +247,8 @@ struct Plan {
     args: Args,
 }
 
-fn prepare(args: Args) -> Result<Plan, String> {
+/// `None`: the host list is empty, nothing to do.
+fn prepare(args: Args) -> Result<Option<Plan>, String> {
     let (command, script_input) = command(&args)?;
     if args.stdin && script_input.is_some() {
         return Err("--script and -I both need the remote standard input; use one".to_string());
@@ -244,7 +261,7 @@ fn prepare(args: Args) -> Result<Plan, String> {
     };
     let targets = args.fleet.targets(args.stdin.then_some("-I"))?;
     if targets.is_empty() {
-        return Err("the host list is empty".to_string());
+        return Ok(None);
     }
     let input = if args.stdin {
         let mut buf = Vec::new();
@@ -272,7 +289,7 @@ fn prepare(args: Args) -> Result<Plan, String> {
             o.display()
         ));
     }
-    Ok(Plan {
+    Ok(Some(Plan {
         hosts,
         job: RunCommand {
             command,
@@ -281,7 +298,7 @@ fn prepare(args: Args) -> Result<Plan, String> {
         },
         mode,
         args,
-    })
+    }))
 }
 
 /// rrun's job: one command on each host.
@@ -321,8 +338,9 @@ fn execute(plan: Plan) -> i32 {
         log: args.fleet.log.clone(),
         colour_out: args.common.color.for_stdout(),
         colour_err: args.common.color.for_stderr(),
-        progress: std::io::stderr().is_terminal(),
+        progress: std::io::stderr().is_terminal() && !args.fleet.quiet,
         noun: None,
+        quiet: args.fleet.quiet,
     };
     if mode == Mode::Stream && std::io::stdout().is_terminal() {
         // Lines and the live count would fight over one terminal.
@@ -357,7 +375,9 @@ fn execute(plan: Plan) -> i32 {
         },
         stop.clone(),
     );
-    output::drive(settings, infos, events, stop, &mut Rrun::new(mode))
+    let mut display = Rrun::new(mode);
+    display.prefix = !args.no_prefix;
+    output::drive(settings, infos, events, stop, &mut display)
 }
 
 /// Bytes of output in flight between hosts and the printer.
