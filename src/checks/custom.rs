@@ -116,16 +116,16 @@ impl Check for Custom {
             .map(str::to_string)
             .or_else(|| self.file.clone())
             .unwrap_or_default();
-        let command = self.command.replace("%s", &crate::copy::shell_quote(&file));
+        let command = self.command.replace("%s", &crate::ssh::shell_quote(&file));
         let program = self.programs().first().cloned().unwrap_or_default();
         format!(
             "PATH=\"$PATH:/usr/sbin:/sbin:/usr/local/sbin\"; if command -v {p} >/dev/null 2>&1; then {{ {command} ; }} 2>&1; else echo '{MISSING_MARK}'; exit 127; fi",
-            p = crate::copy::shell_quote(&program)
+            p = crate::ssh::shell_quote(&program)
         )
     }
     fn command(&self) -> String {
         let file = self.file.clone().unwrap_or_default();
-        self.command.replace("%s", &crate::copy::shell_quote(&file))
+        self.command.replace("%s", &crate::ssh::shell_quote(&file))
     }
     fn judge(&self, code: Option<i32>, output: &str, strict: bool) -> (Verdict, Vec<Diagnostic>) {
         if code == Some(127) && output.contains(MISSING_MARK) {

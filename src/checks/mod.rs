@@ -276,7 +276,7 @@ pub const MISSING_MARK: &str = "confcheck: program not found";
 /// `file`, when given, is quoted.
 pub fn snippet(checker: &Checker, file: Option<&str>) -> String {
     let args = match file {
-        Some(f) => checker.file.replace("%s", &crate::copy::shell_quote(f)),
+        Some(f) => checker.file.replace("%s", &crate::ssh::shell_quote(f)),
         None => checker.live.to_string(),
     };
     find_and_run(checker.programs, &args)
@@ -289,7 +289,7 @@ pub fn snippet(checker: &Checker, file: Option<&str>) -> String {
 pub fn find_and_run<S: AsRef<str>>(programs: &[S], args: &str) -> String {
     let mut s = String::from("PATH=\"$PATH:/usr/sbin:/sbin:/usr/local/sbin\"; ");
     for (i, p) in programs.iter().enumerate() {
-        let p = crate::copy::shell_quote(p.as_ref());
+        let p = crate::ssh::shell_quote(p.as_ref());
         let kw = if i == 0 { "if" } else { "elif" };
         s.push_str(&format!(
             "{kw} command -v {p} >/dev/null 2>&1; then {{ {p} {args} ; }} 2>&1; "

@@ -27,29 +27,10 @@ pub struct Download {
     pub opts: Options,
 }
 
-struct Host<'a, 'w> {
-    r: Remote<'a, 'w>,
-}
-
-impl<'a, 'w> std::ops::Deref for Host<'a, 'w> {
-    type Target = Remote<'a, 'w>;
-    fn deref(&self) -> &Remote<'a, 'w> {
-        &self.r
-    }
-}
-
-impl std::ops::DerefMut for Host<'_, '_> {
-    fn deref_mut(&mut self) -> &mut Self::Target {
-        &mut self.r
-    }
-}
-
 impl Job<Connection> for Download {
     fn run(&self, conn: &mut Connection, work: &mut Work<'_>) -> Result<Finish, Failure> {
         let work: &Work<'_> = &*work;
-        let mut host = Host {
-            r: Remote::open(conn, work, &self.opts)?,
-        };
+        let mut host = Remote::open(conn, work, &self.opts)?;
         let label = &self.labels[work.index];
         if !safe_name(label) {
             return Err(Failure::Error(format!(
@@ -81,11 +62,12 @@ impl Job<Connection> for Download {
             };
             host.entry(src, &st, &base, name.as_bytes())?;
         }
-        Ok(host.r.tally.finish())
+        Ok(host.tally.finish())
     }
 }
 
-impl Host<'_, '_> {
+/// The download's steps, on the host's SFTP context.
+impl Remote<'_, '_> {
     /// Copies one remote entry into local directory `dir` as `name`.
     fn entry(&mut self, src: &Path, st: &FileStat, dir: &Path, name: &[u8]) -> Result<(), Failure> {
         self.check()?;
@@ -186,7 +168,7 @@ impl Host<'_, '_> {
             let Some(path) = src.to_str() else {
                 return Ok(false);
             };
-            let command = format!("sha256sum -- {}", super::shell_quote(path));
+            let command = format!("sha256sum -- {}", crate::ssh::shell_quote(path));
             let mut out = Vec::new();
             let exec = crate::ssh::session::Exec {
                 command: &command,

@@ -199,20 +199,6 @@ pub fn human_bytes(n: u64) -> String {
     }
 }
 
-/// Quotes one word for a POSIX shell: the remote shell never interprets
-/// what is inside (spaces, quotes, newlines, `$(…)`, `*`, a leading `-`).
-pub fn shell_quote(word: &str) -> String {
-    if !word.is_empty()
-        && word
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"_./=:,+@%".contains(&b))
-        && !word.starts_with('-')
-    {
-        return word.to_string();
-    }
-    format!("'{}'", word.replace('\'', "'\\''"))
-}
-
 /// A random name part for temporary files on hosts.
 pub fn random_suffix() -> String {
     let mut b = [0u8; 8];

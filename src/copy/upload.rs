@@ -12,9 +12,10 @@ use std::path::{Path, PathBuf};
 use ssh2::{FileStat, OpenFlags, OpenType};
 
 use super::plan::{Entry, Kind, Plan};
-use super::{Options, Remote, random_suffix, shell_quote, shown};
+use super::{Options, Remote, random_suffix, shown};
 use crate::engine::{Failure, Finish, Job, Work};
 use crate::ssh::session::{Connection, Exec};
+use crate::ssh::shell_quote;
 
 /// Bytes per SFTP write (libssh2 splits and pipelines them).
 const BLOCK: usize = 1024 * 1024;

@@ -8,3 +8,17 @@ pub mod digest;
 pub mod jump;
 pub mod known_hosts;
 pub mod session;
+
+/// Quotes one word for the remote POSIX shell, so it arrives as one
+/// argument whatever it holds (spaces, quotes, newlines, `$(…)`, `*`).
+pub fn shell_quote(word: &str) -> String {
+    if !word.is_empty()
+        && !word.starts_with('-')
+        && word
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./=:,+@%".contains(&b))
+    {
+        return word.to_string();
+    }
+    format!("'{}'", word.replace('\'', "'\\''"))
+}

@@ -419,19 +419,7 @@ fn command(args: &Args) -> Result<(String, Option<Vec<u8>>), String> {
     let mut command = format!("{interpreter} {from_stdin}");
     for arg in operands {
         command.push(' ');
-        command.push_str(&shell_quote(&arg));
+        command.push_str(&crate::ssh::shell_quote(&arg));
     }
     Ok((command, Some(body)))
-}
-
-/// Quotes one word for a POSIX shell.
-fn shell_quote(word: &str) -> String {
-    if !word.is_empty()
-        && word
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_./=:,+@%".contains(&b))
-    {
-        return word.to_string();
-    }
-    format!("'{}'", word.replace('\'', "'\\''"))
 }
