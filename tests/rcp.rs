@@ -13,10 +13,40 @@ use std::time::{Duration, Instant};
 use util::fleet::{Fleet, free_port};
 use util::{Dir, TestCommand};
 
-/// `rcp -F <config> --hosts <hosts>` run in `dir`.
-fn rcp(fleet: &Fleet, dir: &Dir) -> TestCommand {
+/// Each test below runs over both transports: the system's ssh
+/// (`--ssh=openssh`, the default where ssh is installed) and libssh2.
+macro_rules! both_transports {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[test]
+            fn openssh() {
+                super::$name("openssh")
+            }
+            #[test]
+            fn native() {
+                super::$name("native")
+            }
+        }
+    )*};
+}
+
+both_transports!(
+    uploads_files_and_trees_with_modes_times_and_symlinks,
+    downloads_land_under_each_hosts_own_directory,
+    update_and_checksum_skip_what_is_already_there,
+    hostile_names_are_copied_as_they_are_and_never_run,
+    a_large_file_arrives_whole_on_every_host,
+    unreachable_hosts_and_remote_errors_have_their_own_status,
+    ctrl_c_mid_file_leaves_the_old_file_and_no_temporary,
+    a_connection_cut_mid_file_leaves_the_old_file,
+    symlinks_on_either_side_are_replaced_never_followed
+);
+
+/// `rcp --ssh=<ssh> -F <config> --hosts <hosts>` run in `dir`.
+fn rcp(fleet: &Fleet, dir: &Dir, ssh: &str) -> TestCommand {
     let mut cmd = dir.command("rcp");
-    cmd.arg("-F")
+    cmd.arg(format!("--ssh={ssh}"))
+        .arg("-F")
         .arg(fleet.config())
         .arg("--hosts")
         .arg(fleet.hosts_file());
@@ -53,10 +83,9 @@ fn sha256(path: &std::path::Path) -> String {
         .to_string()
 }
 
-#[test]
-fn uploads_files_and_trees_with_modes_times_and_symlinks() {
+fn uploads_files_and_trees_with_modes_times_and_symlinks(ssh: &str) {
     let fleet = Fleet::start(2);
-    let dir = Dir::new("rcp-up");
+    let dir = Dir::new(&format!("rcp-up-{ssh}"));
     dir.create("a.txt", "alpha\n");
     dir.create("tree/one", "1\n");
     dir.create("tree/sub/two", "2\n");
@@ -73,7 +102,7 @@ fn uploads_files_and_trees_with_modes_times_and_symlinks() {
         .unwrap();
     // One file into a directory (trailing slash), then a tree with -a and
     // --mkdir into a directory that does not exist yet.
-    let (out, err) = rcp(&fleet, &dir)
+    let (out, err) = rcp(&fleet, &dir, ssh)
         .args(["a.txt", "/srv/"])
         .expect_exit_text(0);
     assert_eq!(out.lines().count(), 2, "{out}");
@@ -83,12 +112,12 @@ fn uploads_files_and_trees_with_modes_times_and_symlinks() {
         "{out}"
     );
     assert_eq!(err, "2 hosts: 2 ok\n");
-    let (_, err) = rcp(&fleet, &dir)
+    let (_, err) = rcp(&fleet, &dir, ssh)
         .args(["-a", "--mkdir", "tree", "/srv/deep/er/"])
         .expect_exit_text(0);
     assert!(err.contains("tree/pipe: skipped, a named pipe"), "{err}");
     // Without -r a directory is refused before anything runs.
-    let (_, err) = rcp(&fleet, &dir)
+    let (_, err) = rcp(&fleet, &dir, ssh)
         .args(["tree", "/srv/"])
         .expect_exit_text(2);
     assert!(err.contains("tree: is a directory (use -r"), "{err}");
@@ -108,7 +137,7 @@ fn uploads_files_and_trees_with_modes_times_and_symlinks() {
         );
     }
     // The one source becomes DEST when DEST is not a directory.
-    rcp(&fleet, &dir)
+    rcp(&fleet, &dir, ssh)
         .args(["a.txt", "/srv/renamed"])
         .expect_exit(0);
     assert!(
@@ -117,7 +146,7 @@ fn uploads_files_and_trees_with_modes_times_and_symlinks() {
             .all(|s| s == "alpha\n")
     );
     // A missing parent without --mkdir is that host's failure, named.
-    let (out, err) = rcp(&fleet, &dir)
+    let (out, err) = rcp(&fleet, &dir, ssh)
         .args(["a.txt", "/srv/no/such/"])
         .expect_exit_text(1);
     assert_eq!(out.lines().count(), 2);
@@ -127,16 +156,15 @@ fn uploads_files_and_trees_with_modes_times_and_symlinks() {
     );
 }
 
-#[test]
-fn downloads_land_under_each_hosts_own_directory() {
+fn downloads_land_under_each_hosts_own_directory(ssh: &str) {
     let fleet = Fleet::start(2);
-    let dir = Dir::new("rcp-get");
+    let dir = Dir::new(&format!("rcp-get-{ssh}"));
     on_hosts(
         &fleet,
         &dir,
         "mkdir -p /srv/t/s && hostname > /srv/t/name && echo x > /srv/t/s/f && ln -s name /srv/t/l",
     );
-    let (out, err) = rcp(&fleet, &dir)
+    let (out, err) = rcp(&fleet, &dir, ssh)
         .args(["--get", "-r", "/srv/t", "/srv/nothing", "got"])
         .expect_exit_text(1);
     assert_eq!(out.lines().count(), 2, "{out}");
@@ -177,14 +205,15 @@ fn walk(root: &std::path::Path) -> Vec<String> {
     out
 }
 
-#[test]
-fn update_and_checksum_skip_what_is_already_there() {
+fn update_and_checksum_skip_what_is_already_there(ssh: &str) {
     let fleet = Fleet::start(2);
-    let dir = Dir::new("rcp-update");
+    let dir = Dir::new(&format!("rcp-update-{ssh}"));
     dir.create("t/a", "aaa\n");
     dir.create("t/b", "bbb\n");
-    rcp(&fleet, &dir).args(["-a", "t", "/srv/"]).expect_exit(0);
-    let (out, _) = rcp(&fleet, &dir)
+    rcp(&fleet, &dir, ssh)
+        .args(["-a", "t", "/srv/"])
+        .expect_exit(0);
+    let (out, _) = rcp(&fleet, &dir, ssh)
         .args(["-a", "-u", "t", "/srv/"])
         .expect_exit_text(0);
     assert!(
@@ -197,14 +226,14 @@ fn update_and_checksum_skip_what_is_already_there() {
         &dir,
         "printf 'zzz\\n' > /srv/t/.x && touch -r /srv/t/a /srv/t/.x && mv /srv/t/.x /srv/t/a",
     );
-    let (out, _) = rcp(&fleet, &dir)
+    let (out, _) = rcp(&fleet, &dir, ssh)
         .args(["-a", "-u", "t", "/srv/"])
         .expect_exit_text(0);
     assert!(
         out.lines().all(|l| l.contains(": 0 files, 2 skipped")),
         "{out}"
     );
-    let (out, _) = rcp(&fleet, &dir)
+    let (out, _) = rcp(&fleet, &dir, ssh)
         .args(["-r", "--checksum", "t", "/srv/"])
         .expect_exit_text(0);
     assert!(
@@ -217,10 +246,10 @@ fn update_and_checksum_skip_what_is_already_there() {
             .all(|s| s == "aaa\n")
     );
     // The same for downloads.
-    rcp(&fleet, &dir)
+    rcp(&fleet, &dir, ssh)
         .args(["--get", "-a", "/srv/t", "got"])
         .expect_exit(0);
-    let (out, _) = rcp(&fleet, &dir)
+    let (out, _) = rcp(&fleet, &dir, ssh)
         .args(["--get", "-a", "-u", "/srv/t", "got"])
         .expect_exit_text(0);
     assert!(
@@ -229,10 +258,9 @@ fn update_and_checksum_skip_what_is_already_there() {
     );
 }
 
-#[test]
-fn hostile_names_are_copied_as_they_are_and_never_run() {
+fn hostile_names_are_copied_as_they_are_and_never_run(ssh: &str) {
     let fleet = Fleet::start(1);
-    let dir = Dir::new("rcp-names");
+    let dir = Dir::new(&format!("rcp-names-{ssh}"));
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
     let marker = dir.join("pwned");
     let names = [
@@ -247,17 +275,21 @@ fn hostile_names_are_copied_as_they_are_and_never_run() {
     for (i, n) in names.iter().enumerate() {
         dir.create(&format!("h/{n}"), format!("{i}\n"));
     }
-    rcp(&fleet, &dir).args(["-r", "h", "/srv/"]).expect_exit(0);
+    rcp(&fleet, &dir, ssh)
+        .args(["-r", "h", "/srv/"])
+        .expect_exit(0);
     // Again, so every file replaces an existing one (the remote mv path),
     // and with --checksum (the remote sha256sum path).
     for n in &names {
         dir.create(&format!("h/{n}"), format!("new {n}\n"));
     }
-    rcp(&fleet, &dir).args(["-r", "h", "/srv/"]).expect_exit(0);
-    rcp(&fleet, &dir)
+    rcp(&fleet, &dir, ssh)
+        .args(["-r", "h", "/srv/"])
+        .expect_exit(0);
+    rcp(&fleet, &dir, ssh)
         .args(["-r", "--checksum", "h", "/srv/"])
         .expect_exit(0);
-    rcp(&fleet, &dir)
+    rcp(&fleet, &dir, ssh)
         .args(["--get", "-r", "/srv/h", "got"])
         .expect_exit(0);
     for n in &names {
@@ -269,10 +301,9 @@ fn hostile_names_are_copied_as_they_are_and_never_run() {
     assert!(!dir.join("x").exists());
 }
 
-#[test]
-fn a_large_file_arrives_whole_on_every_host() {
+fn a_large_file_arrives_whole_on_every_host(ssh: &str) {
     let fleet = Fleet::start(2);
-    let dir = Dir::new("rcp-big");
+    let dir = Dir::new(&format!("rcp-big-{ssh}"));
     let big = dir.join("big");
     let status = Command::new("sh")
         .arg("-c")
@@ -284,7 +315,7 @@ fn a_large_file_arrives_whole_on_every_host() {
         .unwrap();
     assert!(status.success());
     let sum = sha256(&big);
-    let (out, _) = rcp(&fleet, &dir)
+    let (out, _) = rcp(&fleet, &dir, ssh)
         .args(["big", "/srv/big"])
         .expect_exit_text(0);
     assert!(
@@ -297,14 +328,14 @@ fn a_large_file_arrives_whole_on_every_host() {
     }
 }
 
-#[test]
-fn unreachable_hosts_and_remote_errors_have_their_own_status() {
+fn unreachable_hosts_and_remote_errors_have_their_own_status(ssh: &str) {
     let fleet = Fleet::start(1);
-    let dir = Dir::new("rcp-fail");
+    let dir = Dir::new(&format!("rcp-fail-{ssh}"));
     dir.create("f", "f\n");
     let port = free_port();
     let (out, err) = dir
         .command("rcp")
+        .arg(format!("--ssh={ssh}"))
         .arg("-F")
         .arg(fleet.config())
         .args([
@@ -325,14 +356,25 @@ fn unreachable_hosts_and_remote_errors_have_their_own_status() {
     assert_eq!(ok["files"][0]["path"], "/srv/f");
     assert_eq!(ok["files"][0]["action"], "copied");
     assert_eq!(ok["files"][0]["bytes"], 2);
+    // A login refused is auth, on either transport.
+    let (_, err) = dir
+        .command("rcp")
+        .arg(format!("--ssh={ssh}"))
+        .arg("-F")
+        .arg(fleet.config())
+        .args(["-H", "nosuchuser@127.0.0.2", "f", "/srv/"])
+        .expect_exit_text(3);
+    assert!(err.contains("1 host: 1 auth"), "{err}");
     // A directory the login cannot write: that host's file fails, named.
-    let (_, err) = rcp(&fleet, &dir).args(["f", "/root/"]).expect_exit_text(1);
+    let (_, err) = rcp(&fleet, &dir, ssh)
+        .args(["f", "/root/"])
+        .expect_exit_text(1);
     assert!(err.contains(": failed: /root/f: "), "{err}");
     assert!(err.contains("permission denied"), "{err}");
     // Usage errors.
-    let (_, err) = rcp(&fleet, &dir).args(["f"]).expect_exit_text(2);
+    let (_, err) = rcp(&fleet, &dir, ssh).args(["f"]).expect_exit_text(2);
     assert!(err.contains("give sources and a destination"), "{err}");
-    let (_, err) = rcp(&fleet, &dir)
+    let (_, err) = rcp(&fleet, &dir, ssh)
         .args(["missing", "/srv/"])
         .expect_exit_text(2);
     assert!(err.contains("missing: No such file or directory"), "{err}");
@@ -340,9 +382,13 @@ fn unreachable_hosts_and_remote_errors_have_their_own_status() {
 
 /// Starts an upload of a 300 MB file over an old one, lets it run, cuts
 /// it with `cut`, and checks the old file is whole and no temporary is left.
-fn cut_off_mid_file(name: &str, cut: impl Fn(&std::process::Child, &Fleet)) -> (i32, String) {
+fn cut_off_mid_file(
+    name: &str,
+    ssh: &str,
+    cut: impl Fn(&std::process::Child, &Fleet),
+) -> (i32, String) {
     let fleet = Fleet::start(1);
-    let dir = Dir::new(name);
+    let dir = Dir::new(&format!("{name}-{ssh}"));
     dir.create("big", "");
     Command::new("sh")
         .arg("-c")
@@ -354,6 +400,7 @@ fn cut_off_mid_file(name: &str, cut: impl Fn(&std::process::Child, &Fleet)) -> (
         .unwrap();
     on_hosts(&fleet, &dir, "echo old > /srv/big");
     let mut child = Command::new(util::binary("rcp"))
+        .arg(format!("--ssh={ssh}"))
         .arg("-F")
         .arg(fleet.config())
         .arg("--hosts")
@@ -388,9 +435,8 @@ fn cut_off_mid_file(name: &str, cut: impl Fn(&std::process::Child, &Fleet)) -> (
     (status.code().unwrap_or(-1), format!("{after}|{err}"))
 }
 
-#[test]
-fn ctrl_c_mid_file_leaves_the_old_file_and_no_temporary() {
-    let (code, seen) = cut_off_mid_file("rcp-ctrl-c", |child, _| {
+fn ctrl_c_mid_file_leaves_the_old_file_and_no_temporary(ssh: &str) {
+    let (code, seen) = cut_off_mid_file("rcp-ctrl-c", ssh, |child, _| {
         Command::new("kill")
             .args(["-INT", &child.id().to_string()])
             .status()
@@ -402,10 +448,9 @@ fn ctrl_c_mid_file_leaves_the_old_file_and_no_temporary() {
     assert!(err.contains("1 host: 1 interrupted"), "{err}");
 }
 
-#[test]
-fn a_connection_cut_mid_file_leaves_the_old_file() {
+fn a_connection_cut_mid_file_leaves_the_old_file(ssh: &str) {
     // Kill the sshd process serving the transfer (sftp runs in it).
-    let (code, seen) = cut_off_mid_file("rcp-cut", |_, fleet| fleet.kill_sessions());
+    let (code, seen) = cut_off_mid_file("rcp-cut", ssh, |_, fleet| fleet.kill_sessions());
     assert_eq!(code, 3, "{seen}");
     let (host, err) = seen.split_once('|').unwrap();
     // The old file is whole; the temporary could not be removed (the
@@ -414,10 +459,9 @@ fn a_connection_cut_mid_file_leaves_the_old_file() {
     assert!(err.contains("lost"), "{err}");
 }
 
-#[test]
-fn symlinks_on_either_side_are_replaced_never_followed() {
+fn symlinks_on_either_side_are_replaced_never_followed(ssh: &str) {
     let fleet = Fleet::start(1);
-    let dir = Dir::new("rcp-links");
+    let dir = Dir::new(&format!("rcp-links-{ssh}"));
     let outside = dir.join("outside");
     std::fs::create_dir_all(&outside).unwrap();
     // A host sends `evil` as a symlink to a local directory, then as a
@@ -430,7 +474,7 @@ fn symlinks_on_either_side_are_replaced_never_followed() {
             outside.display()
         ),
     );
-    rcp(&fleet, &dir)
+    rcp(&fleet, &dir, ssh)
         .args(["--get", "-r", "/srv/ga/evil", "/srv/gb/evil", "dl"])
         .expect_exit(0);
     assert!(!outside.join("pwn").exists(), "wrote through a symlink");
@@ -444,7 +488,9 @@ fn symlinks_on_either_side_are_replaced_never_followed() {
         "mkdir -p /srv/t2 /srv/victim && ln -sfn /srv/victim /srv/t2/f",
     );
     dir.create("t2/f", "data\n");
-    rcp(&fleet, &dir).args(["-r", "t2", "/srv/"]).expect_exit(0);
+    rcp(&fleet, &dir, ssh)
+        .args(["-r", "t2", "/srv/"])
+        .expect_exit(0);
     let seen = on_hosts(&fleet, &dir, "cat /srv/t2/f; ls -A /srv/victim");
     assert_eq!(seen[0], "data\n");
 }

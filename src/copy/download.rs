@@ -4,19 +4,21 @@
 //! a temporary file created `O_EXCL|O_NOFOLLOW` in its local directory,
 //! fsynced, then renamed: `LOCALDIR/HOST/file` appears whole or not at all.
 
-use std::io::{Read, Write};
+use std::collections::VecDeque;
+use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use ssh2::FileStat;
-
 use super::{Options, Remote, shown};
 use crate::engine::{Failure, Finish, Job, Work};
 use crate::output::files::{AtomicFile, safe_name};
-use crate::ssh::session::{Connection, plain_error};
+use crate::sftp::{self, Attrs, CHUNK, EOF, READ_WINDOW, Reply};
+use crate::ssh::link::Link;
+use crate::ssh::session::plain_error;
 
-const BLOCK: usize = 1024 * 1024;
+/// A directory entry: its name and (lstat) attributes.
+type Child = (Vec<u8>, Attrs);
 
 /// rcp's download job.
 pub struct Download {
@@ -27,10 +29,10 @@ pub struct Download {
     pub opts: Options,
 }
 
-impl Job<Connection> for Download {
-    fn run(&self, conn: &mut Connection, work: &mut Work<'_>) -> Result<Finish, Failure> {
+impl Job<Link> for Download {
+    fn run(&self, link: &mut Link, work: &mut Work<'_>) -> Result<Finish, Failure> {
         let work: &Work<'_> = &*work;
-        let mut host = Remote::open(conn, work, &self.opts)?;
+        let mut host = Remote::open(link, work, &self.opts)?;
         let label = &self.labels[work.index];
         if !safe_name(label) {
             return Err(Failure::Error(format!(
@@ -47,11 +49,10 @@ impl Job<Connection> for Download {
         }
         for src in &self.sources {
             host.check()?;
-            let st = match host.sftp.lstat(src) {
+            let st = match host.stat(src, false)? {
                 Ok(st) => st,
-                Err(e) => {
-                    let why = host.why(&e)?;
-                    host.tally.failed(shown(src), why);
+                Err(r) => {
+                    host.tally.failed(shown(src), r.error());
                     continue;
                 }
             };
@@ -69,11 +70,10 @@ impl Job<Connection> for Download {
 /// The download's steps, on the host's SFTP context.
 impl Remote<'_, '_> {
     /// Copies one remote entry into local directory `dir` as `name`.
-    fn entry(&mut self, src: &Path, st: &FileStat, dir: &Path, name: &[u8]) -> Result<(), Failure> {
+    fn entry(&mut self, src: &Path, st: &Attrs, dir: &Path, name: &[u8]) -> Result<(), Failure> {
         self.check()?;
         let name = std::ffi::OsStr::from_bytes(name);
         let local = dir.join(name);
-        let kind = st.file_type();
         if st.is_dir() {
             if !self.opts.recursive {
                 self.tally.failed(
@@ -89,54 +89,38 @@ impl Remote<'_, '_> {
                 );
                 return Ok(());
             }
-            let children = match self.sftp.readdir(src) {
+            let children = match self.readdir(src)? {
                 Ok(c) => c,
-                Err(e) => {
-                    let why = self.why(&e)?;
+                Err(why) => {
                     self.tally.failed(shown(src), why);
                     return Ok(());
                 }
             };
-            let mut children: Vec<_> = children
-                .into_iter()
-                .filter(|(p, _)| {
-                    !matches!(
-                        p.file_name().map(|n| n.as_bytes()),
-                        Some(b".") | Some(b"..") | None
-                    )
-                })
-                .collect();
-            children.sort_by(|a, b| a.0.cmp(&b.0));
-            for (path, _) in children {
-                // readdir's attributes follow links: look again.
-                let st = match self.sftp.lstat(&path) {
-                    Ok(st) => st,
-                    Err(e) => {
-                        let why = self.why(&e)?;
-                        self.tally.failed(shown(&path), why);
-                        continue;
-                    }
-                };
-                let child = path
-                    .file_name()
-                    .map(|n| n.as_bytes().to_vec())
-                    .unwrap_or_default();
-                self.entry(&path, &st, &local, &child)?;
+            // The attributes OpenSSH's readdir gives are lstat's: a link
+            // is a link.
+            for (child, st) in children {
+                self.entry(
+                    &src.join(std::ffi::OsStr::from_bytes(&child)),
+                    &st,
+                    &local,
+                    &child,
+                )?;
             }
             if self.opts.preserve {
                 set_times(&local, st);
                 set_mode(&local, st);
             }
-        } else if kind == ssh2::FileType::Symlink {
-            match self.sftp.readlink(src) {
-                Ok(to) => match replace_symlink(&to, dir, name) {
-                    Ok(()) => self.tally.copied(shown(src), 0),
-                    Err(e) => self.tally.failed(shown(src), e),
-                },
-                Err(e) => {
-                    let why = self.why(&e)?;
-                    self.tally.failed(shown(src), why);
+        } else if st.is_symlink() {
+            let sent = self.sftp.send_readlink(src.as_os_str().as_bytes());
+            match self.call(sent)? {
+                Reply::Name(names) if !names.is_empty() => {
+                    let to = Path::new(std::ffi::OsStr::from_bytes(&names[0].0));
+                    match replace_symlink(to, dir, name) {
+                        Ok(()) => self.tally.copied(shown(src), 0),
+                        Err(e) => self.tally.failed(shown(src), e),
+                    }
                 }
+                other => self.tally.failed(shown(src), other.error()),
             }
         } else if st.is_file() {
             if self.up_to_date(src, st, &local)? {
@@ -156,7 +140,7 @@ impl Remote<'_, '_> {
         Ok(())
     }
 
-    fn up_to_date(&self, src: &Path, st: &FileStat, local: &Path) -> Result<bool, Failure> {
+    fn up_to_date(&self, src: &Path, st: &Attrs, local: &Path) -> Result<bool, Failure> {
         use std::os::unix::fs::MetadataExt;
         let Ok(meta) = std::fs::symlink_metadata(local) else {
             return Ok(false);
@@ -169,46 +153,69 @@ impl Remote<'_, '_> {
                 return Ok(false);
             };
             let command = format!("sha256sum -- {}", crate::ssh::shell_quote(path));
-            let mut out = Vec::new();
-            let exec = crate::ssh::session::Exec {
-                command: &command,
-                input: None,
-                pty: false,
-                deadline: self.work.deadline,
-            };
-            self.conn
-                .exec(&exec, self.work.stop, &mut |stream, bytes| {
-                    if stream == crate::engine::Stream::Stdout {
-                        out.extend_from_slice(bytes);
-                    }
-                    Ok(())
-                })?;
+            let (_, out) = self
+                .link
+                .run(&command, self.work.stop, self.work.deadline, 4096)?;
             let remote = String::from_utf8_lossy(&out);
             let remote = remote.split_whitespace().next().unwrap_or("");
             return Ok(super::plan::sha256_file(local).is_ok_and(|l| l == remote));
         }
         if self.opts.update {
-            return Ok(st.size == Some(meta.len()) && st.mtime == Some(meta.mtime().max(0) as u64));
+            return Ok(
+                st.size == Some(meta.len()) && st.mtime.map(i64::from) == Some(meta.mtime().max(0))
+            );
         }
         Ok(false)
     }
 
-    /// Streams one remote file into place; returns its size.
+    /// A remote directory's entries (without `.` and `..`), sorted.
+    fn readdir(&mut self, dir: &Path) -> Result<Result<Vec<Child>, String>, Failure> {
+        let sent = self.sftp.send_opendir(dir.as_os_str().as_bytes());
+        let handle = match self.call(sent)? {
+            Reply::Handle(h) => h,
+            other => return Ok(Err(other.error())),
+        };
+        let mut entries = Vec::new();
+        let result = loop {
+            let sent = self.sftp.send_readdir(&handle);
+            match self.call(sent)? {
+                Reply::Name(names) => entries.extend(
+                    names
+                        .into_iter()
+                        .filter(|(n, _)| n != b"." && n != b".." && !n.contains(&b'/')),
+                ),
+                Reply::Status(EOF, _) => break Ok(()),
+                other => break Err(other.error()),
+            }
+        };
+        let sent = self.sftp.send_close(&handle);
+        self.call(sent)?;
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(result.map(|()| entries))
+    }
+
+    /// Streams one remote file into place, [`READ_WINDOW`] reads in flight;
+    /// returns its size.
     fn fetch(
-        &self,
+        &mut self,
         src: &Path,
-        st: &FileStat,
+        st: &Attrs,
         dir: &Path,
         name: &std::ffi::OsStr,
     ) -> Result<Result<u64, String>, Failure> {
-        let mut remote = match self.sftp.open(src) {
-            Ok(f) => f,
-            Err(e) => return Ok(Err(self.why(&e)?)),
+        let sent = self
+            .sftp
+            .send_open(src.as_os_str().as_bytes(), sftp::READ, &Attrs::default());
+        let handle = match self.call(sent)? {
+            Reply::Handle(h) => h,
+            other => return Ok(Err(other.error())),
         };
         let name = name.to_string_lossy();
         let mut file = match AtomicFile::create(dir, &name) {
             Ok(f) => f,
             Err(e) => {
+                let sent = self.sftp.send_close(&handle);
+                self.call(sent)?;
                 return Ok(Err(format!(
                     "{}: {}",
                     dir.join(&*name).display(),
@@ -216,29 +223,13 @@ impl Remote<'_, '_> {
                 )));
             }
         };
-        let mut buf = vec![0u8; BLOCK];
-        let mut got = 0u64;
-        loop {
-            self.check()?;
-            let n = match remote.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) => {
-                    self.check()?;
-                    return Err(Failure::Lost(format!(
-                        "the connection was lost mid-transfer ({e})"
-                    )));
-                }
-            };
-            if let Err(e) = file.write_all(&buf[..n]) {
-                return Ok(Err(format!(
-                    "{}: {}",
-                    file.target().display(),
-                    plain_error(&e)
-                )));
-            }
-            got += n as u64;
-        }
+        let got = self.read_into(&handle, st.size, &mut file)?;
+        let sent = self.sftp.send_close(&handle);
+        self.call(sent)?;
+        let got = match got {
+            Ok(n) => n,
+            Err(why) => return Ok(Err(why)),
+        };
         let target = file.target().to_path_buf();
         if let Err(e) = file.commit() {
             return Ok(Err(format!("{}: {}", target.display(), plain_error(&e))));
@@ -248,6 +239,71 @@ impl Remote<'_, '_> {
             set_times(&target, st);
         }
         Ok(Ok(got))
+    }
+
+    /// Reads an open remote file into `file`: reads of [`CHUNK`] bytes
+    /// sent ahead, their replies taken in order (a server answers one
+    /// handle's requests in order). A short read before the end (allowed,
+    /// if rare) drops the reads sent past it and goes on from there.
+    fn read_into(
+        &mut self,
+        handle: &[u8],
+        size: Option<u64>,
+        file: &mut AtomicFile,
+    ) -> Result<Result<u64, String>, Failure> {
+        let mut queue: VecDeque<(u32, u64)> = VecDeque::new();
+        let (mut next, mut written) = (0u64, 0u64);
+        let (mut eof, mut resync) = (false, false);
+        let mut error = None;
+        loop {
+            self.check()?;
+            while !eof && !resync && error.is_none() && queue.len() < READ_WINDOW {
+                let id = self
+                    .sftp
+                    .send_read(handle, next, CHUNK as u32)
+                    .map_err(|e| self.lost(e))?;
+                queue.push_back((id, next));
+                next += CHUNK as u64;
+            }
+            let Some((want, offset)) = queue.pop_front() else {
+                if resync && error.is_none() {
+                    resync = false;
+                    next = written;
+                    continue;
+                }
+                break;
+            };
+            let (id, reply) = self.sftp.recv().map_err(|e| self.lost(e))?;
+            if id != want {
+                return Err(Failure::Lost("SFTP replies out of order".to_string()));
+            }
+            if resync || eof || error.is_some() {
+                continue;
+            }
+            match reply {
+                Reply::Data(d) if offset == written => {
+                    if let Err(e) = file.write_all(&d) {
+                        error = Some(format!("{}: {}", file.target().display(), plain_error(&e)));
+                        continue;
+                    }
+                    written += d.len() as u64;
+                    if d.len() < CHUNK {
+                        // The end, if the size said so (saves a round trip).
+                        if size.is_some_and(|s| written >= s) {
+                            eof = true;
+                        } else {
+                            resync = true;
+                        }
+                    }
+                }
+                Reply::Status(EOF, _) => eof = true,
+                other => error = Some(other.error()),
+            }
+        }
+        Ok(match error {
+            Some(e) => Err(e),
+            None => Ok(written),
+        })
     }
 }
 
@@ -265,14 +321,14 @@ fn own_dir(dir: &Path) -> std::io::Result<()> {
     }
 }
 
-fn set_mode(path: &Path, st: &FileStat) {
+fn set_mode(path: &Path, st: &Attrs) {
     use std::os::unix::fs::PermissionsExt;
     if let Some(perm) = st.perm {
         let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(perm & 0o7777));
     }
 }
 
-fn set_times(path: &Path, st: &FileStat) {
+fn set_times(path: &Path, st: &Attrs) {
     let (Some(mtime), Some(atime)) = (st.mtime, st.atime) else {
         return;
     };

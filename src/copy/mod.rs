@@ -4,25 +4,28 @@
 //! `LOCALDIR/HOST/` ([`download`]). Every file lands atomically: written to
 //! a temporary name in its target directory, flushed, then renamed over
 //! the target, so a reader never sees half of it, and a failed copy leaves
-//! the old file untouched.
+//! the old file untouched. Both run over [`crate::sftp`] on either
+//! transport ([`crate::ssh::link`]).
 
 pub mod download;
 pub mod plan;
 pub mod upload;
 
+use std::io;
+use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::time::Instant;
 
 use serde_json::json;
-use ssh2::Sftp;
 
 use crate::engine::{Failure, Finish, Work};
-use crate::ssh::session::Connection;
+use crate::sftp::{Attrs, Reply};
+use crate::ssh::link::{Link, Sftp};
 
-/// One host's side of a copy job: its session and SFTP channel, the run it
-/// belongs to, and what has happened to each file so far.
+/// One host's side of a copy job: its connection and SFTP session, the
+/// run it belongs to, and what has happened to each file so far.
 pub struct Remote<'a, 'w> {
-    pub conn: &'a Connection,
+    pub link: &'a Link,
     pub sftp: Sftp,
     pub work: &'a Work<'w>,
     pub opts: &'a Options,
@@ -30,24 +33,51 @@ pub struct Remote<'a, 'w> {
 }
 
 impl<'a, 'w> Remote<'a, 'w> {
-    /// Opens SFTP on the host's session.
+    /// Opens SFTP on the host's connection.
     pub fn open(
-        conn: &'a Connection,
+        link: &'a mut Link,
         work: &'a Work<'w>,
         opts: &'a Options,
     ) -> Result<Self, Failure> {
+        let sftp = link.sftp(work.deadline, work.stop)?;
         Ok(Remote {
-            sftp: conn.sftp(work.deadline, work.stop)?,
-            conn,
+            sftp,
+            link: &*link,
             work,
             opts,
             tally: Tally::default(),
         })
     }
 
-    /// A file's own trouble as `Ok(text)`, the session's as `Err`.
-    pub fn why(&self, e: &ssh2::Error) -> Result<String, Failure> {
-        self.conn.classify(e, self.work.stop, self.work.deadline)
+    /// What a broken SFTP stream means: the run was cancelled, the host's
+    /// time ran out (the watchdog cut it), or the connection was lost.
+    pub fn lost(&self, e: io::Error) -> Failure {
+        match self.work.check() {
+            Err(f) => f,
+            Ok(()) => Failure::Lost(format!("the connection was lost mid-transfer ({e})")),
+        }
+    }
+
+    /// Sends one request (already queued as `sent`) and waits for its
+    /// reply; nothing else may be in flight.
+    pub fn call(&mut self, sent: io::Result<u32>) -> Result<Reply, Failure> {
+        let id = sent.map_err(|e| self.lost(e))?;
+        self.sftp.wait(id).map_err(|e| self.lost(e))
+    }
+
+    /// `lstat` (`follow`: `stat`) of a remote path: its attributes, or
+    /// the server's refusal.
+    pub fn stat(&mut self, path: &Path, follow: bool) -> Result<Result<Attrs, Reply>, Failure> {
+        let p = path.as_os_str().as_bytes();
+        let sent = if follow {
+            self.sftp.send_stat(p)
+        } else {
+            self.sftp.send_lstat(p)
+        };
+        Ok(match self.call(sent)? {
+            Reply::Attrs(a) => Ok(a),
+            other => Err(other),
+        })
     }
 
     /// Stops between files and blocks when the run is cancelled or late.

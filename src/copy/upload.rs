@@ -1,24 +1,31 @@
-//! An upload on one host: where each entry of the plan goes, then each
-//! directory made, each file streamed over SFTP into a temporary name
-//! beside its target (1 MiB writes, which libssh2 pipelines), flushed,
-//! its mode and times set, and renamed over the target. SFTP v3 cannot
-//! rename onto an existing file, so those renames are done at the end by
-//! one remote `mv -f` per file, every argument quoted.
+//! An upload on one host: where each entry of the plan goes, each
+//! directory made, then every file sent through one pipelined SFTP
+//! session: up to [`FILES`] files on their way at once, each opened under
+//! a temporary name beside its target, written in [`WRITE_CHUNK`]-byte requests (sent
+//! straight from the page cache where the transport is a socket),
+//! flushed (`fsync@openssh.com`), its mode and times set, closed, and
+//! renamed over the target (`posix-rename@openssh.com`, which replaces an
+//! existing file atomically). Requests are sent without waiting for their
+//! replies (at most [`WINDOW`] in flight), so a tree of small files costs
+//! no round trip per file and a large one streams at the link's speed.
 
-use std::io::{Read, Write};
+use std::collections::HashMap;
+use std::fs::File;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-
-use ssh2::{FileStat, OpenFlags, OpenType};
 
 use super::plan::{Entry, Kind, Plan};
 use super::{Options, Remote, random_suffix, shown};
 use crate::engine::{Failure, Finish, Job, Work};
-use crate::ssh::session::{Connection, Exec};
+use crate::sftp::{self, Attrs, NO_SUCH_FILE, Reply, WINDOW, WRITE_CHUNK, WRITE_WINDOW};
+use crate::ssh::link::Link;
 use crate::ssh::shell_quote;
 
-/// Bytes per SFTP write (libssh2 splits and pipelines them).
-const BLOCK: usize = 1024 * 1024;
+/// Files on their way at once per host.
+const FILES: usize = 64;
+/// Files at least this large go through their own `cat` stream on the
+/// OpenSSH transport.
+const FEED_MIN: u64 = 8 << 20;
 
 /// rcp's upload job.
 pub struct Upload {
@@ -52,38 +59,15 @@ impl Place {
     }
 }
 
-/// One host's upload in progress.
-struct Host<'a, 'w> {
-    r: Remote<'a, 'w>,
-    /// (temporary, target) renames that must replace an existing file.
-    replace: Vec<(PathBuf, PathBuf, String, u64)>,
-}
-
-impl<'a, 'w> std::ops::Deref for Host<'a, 'w> {
-    type Target = Remote<'a, 'w>;
-    fn deref(&self) -> &Remote<'a, 'w> {
-        &self.r
-    }
-}
-
-impl std::ops::DerefMut for Host<'_, '_> {
-    fn deref_mut(&mut self) -> &mut Self::Target {
-        &mut self.r
-    }
-}
-
-impl Job<Connection> for Upload {
-    fn run(&self, conn: &mut Connection, work: &mut Work<'_>) -> Result<Finish, Failure> {
+impl Job<Link> for Upload {
+    fn run(&self, link: &mut Link, work: &mut Work<'_>) -> Result<Finish, Failure> {
         let work: &Work<'_> = &*work;
-        let mut host = Host {
-            r: Remote::open(conn, work, &self.opts)?,
-            replace: Vec::new(),
-        };
+        let mut host = Remote::open(link, work, &self.opts)?;
         let place = match host.place(&self.dest, &self.plan)? {
             Ok(p) => p,
             Err(why) => {
                 host.tally.failed(shown(&self.dest), why);
-                return Ok(host.r.tally.finish());
+                return Ok(host.tally.finish());
             }
         };
         let sums = if self.opts.checksum {
@@ -91,21 +75,28 @@ impl Job<Connection> for Upload {
         } else {
             Default::default()
         };
+        let mut flights = Flights::default();
         for entry in &self.plan.entries {
             let target = place.remote(&entry.rel);
             match &entry.kind {
-                Kind::Dir => host.dir(&target, entry)?,
-                Kind::File => {
-                    if host.up_to_date(entry, &target, &sums)? {
-                        host.tally.skipped(shown(&target));
-                    } else {
-                        host.file(entry, &target)?;
-                    }
+                // Sent in line with the files: OpenSSH's sftp-server
+                // handles requests in the order they come, so the
+                // directory exists before its files are opened.
+                Kind::Dir => flights.mkdir(&mut host, entry, target)?,
+                Kind::File
+                    if self.opts.checksum
+                        && sums
+                            .get(target.as_os_str().as_bytes())
+                            .is_some_and(|remote| {
+                                entry.sha256().is_ok_and(|local| &local == remote)
+                            }) =>
+                {
+                    host.tally.skipped(shown(&target));
                 }
-                Kind::Symlink(to) => host.symlink(to, &target)?,
+                _ => flights.admit(&mut host, entry, target)?,
             }
         }
-        host.finish_replaces()?;
+        flights.drain(&mut host)?;
         if self.opts.preserve {
             // Directory times last: filling them changed them.
             for entry in self
@@ -115,44 +106,56 @@ impl Job<Connection> for Upload {
                 .rev()
                 .filter(|e| e.kind == Kind::Dir)
             {
-                let _ = host
+                let path = place.remote(&entry.rel);
+                let sent = host
                     .sftp
-                    .setstat(&place.remote(&entry.rel), stat_of(entry, host.opts));
+                    .send_setstat(path.as_os_str().as_bytes(), &attrs_of(entry, host.opts));
+                let _ = host.call(sent)?;
             }
         }
-        Ok(host.r.tally.finish())
+        Ok(host.tally.finish())
     }
 }
 
 /// The attributes to give a copy of `e`.
-fn stat_of(e: &Entry, opts: &Options) -> FileStat {
-    FileStat {
+fn attrs_of(e: &Entry, opts: &Options) -> Attrs {
+    Attrs {
         size: None,
         uid: opts.owner.then_some(e.uid),
         gid: opts.owner.then_some(e.gid),
-        perm: Some(e.mode),
-        atime: Some(e.atime.max(0) as u64),
-        mtime: Some(e.mtime.max(0) as u64),
+        perm: Some(e.mode & 0o7777),
+        atime: Some(e.atime.clamp(0, u32::MAX as i64) as u32),
+        mtime: Some(e.mtime.clamp(0, u32::MAX as i64) as u32),
     }
 }
 
-impl Host<'_, '_> {
+/// A temporary name beside `target`.
+fn temp_for(target: &Path) -> PathBuf {
+    let name = target.file_name().map(|n| n.as_bytes()).unwrap_or_default();
+    // Keep the name short: NAME_MAX is 255 bytes.
+    let mut tmp = b".".to_vec();
+    tmp.extend_from_slice(&name[..name.len().min(100)]);
+    tmp.extend_from_slice(format!(".rcp-{}.tmp", random_suffix()).as_bytes());
+    target.with_file_name(std::ffi::OsStr::from_bytes(&tmp))
+}
+
+fn bytes(p: &Path) -> &[u8] {
+    p.as_os_str().as_bytes()
+}
+
+impl Remote<'_, '_> {
     /// Where things go: `Ok(Err(why))` fails the host's copy with a reason.
-    fn place(&self, dest: &Path, plan: &Plan) -> Result<Result<Place, String>, Failure> {
-        let wants_dir = dest.as_os_str().as_bytes().ends_with(b"/") || plan.sources > 1;
-        match self.sftp.stat(dest) {
+    fn place(&mut self, dest: &Path, plan: &Plan) -> Result<Result<Place, String>, Failure> {
+        let wants_dir = bytes(dest).ends_with(b"/") || plan.sources > 1;
+        match self.stat(dest, true)? {
             Ok(st) if st.is_dir() => return Ok(Ok(Place::Into(dest.to_path_buf()))),
             Ok(_) if wants_dir => return Ok(Err("exists and is not a directory".into())),
             Ok(_) if plan.entries.first().is_some_and(|e| e.kind == Kind::Dir) => {
                 return Ok(Err("exists and is not a directory".into()));
             }
             Ok(_) => return Ok(Ok(Place::As(dest.to_path_buf()))),
-            Err(e) => {
-                let why = self.why(&e)?;
-                if !matches!(e.code(), ssh2::ErrorCode::SFTP(2)) {
-                    return Ok(Err(why));
-                }
-            }
+            Err(r) if r.code() != Some(NO_SUCH_FILE) => return Ok(Err(r.error())),
+            Err(_) => {}
         }
         // The destination does not exist.
         let (dir, place) = if wants_dir {
@@ -161,7 +164,7 @@ impl Host<'_, '_> {
             let parent = dest.parent().unwrap_or(Path::new("."));
             (parent.to_path_buf(), Place::As(dest.to_path_buf()))
         };
-        if dir.as_os_str().is_empty() || self.sftp.stat(&dir).is_ok_and(|s| s.is_dir()) {
+        if dir.as_os_str().is_empty() || self.stat(&dir, true)?.is_ok_and(|s| s.is_dir()) {
             return Ok(Ok(place));
         }
         if !self.opts.mkdir {
@@ -176,67 +179,25 @@ impl Host<'_, '_> {
     }
 
     /// `mkdir -p` over SFTP.
-    fn mkdir_p(&self, dir: &Path) -> Result<Result<(), String>, Failure> {
+    fn mkdir_p(&mut self, dir: &Path) -> Result<Result<(), String>, Failure> {
         let mut path = PathBuf::new();
         for part in dir.components() {
             path.push(part);
-            if self.sftp.stat(&path).is_ok_and(|s| s.is_dir()) {
+            if self.stat(&path, true)?.is_ok_and(|s| s.is_dir()) {
                 continue;
             }
-            if let Err(e) = self.sftp.mkdir(&path, 0o755) {
-                return Ok(Err(format!(
-                    "{}: cannot create: {}",
-                    shown(&path),
-                    self.why(&e)?
-                )));
+            let sent = self.sftp.send_mkdir(bytes(&path), 0o755);
+            if let Err(why) = self.call(sent)?.ok() {
+                return Ok(Err(format!("{}: cannot create: {why}", shown(&path))));
             }
         }
         Ok(Ok(()))
     }
 
-    fn dir(&mut self, target: &Path, entry: &Entry) -> Result<(), Failure> {
-        self.check()?;
-        match self.sftp.mkdir(target, (entry.mode & 0o777) as i32) {
-            Ok(()) => Ok(()),
-            Err(e) => {
-                let why = self.why(&e)?;
-                if !self.sftp.stat(target).is_ok_and(|s| s.is_dir()) {
-                    self.tally.failed(shown(target), why);
-                }
-                Ok(())
-            }
-        }
-    }
-
-    /// Whether --update or --checksum says the copy can be skipped.
-    fn up_to_date(
-        &self,
-        entry: &Entry,
-        target: &Path,
-        sums: &std::collections::HashMap<PathBuf, String>,
-    ) -> Result<bool, Failure> {
-        if self.opts.checksum {
-            return Ok(sums
-                .get(target)
-                .is_some_and(|remote| entry.sha256().is_ok_and(|local| &local == remote)));
-        }
-        if self.opts.update {
-            return Ok(self.sftp.stat(target).is_ok_and(|st| {
-                st.is_file()
-                    && st.size == Some(entry.size)
-                    && st.mtime == Some(entry.mtime.max(0) as u64)
-            }));
-        }
-        Ok(false)
-    }
-
-    /// The remote sha256 of every file that exists there, in one command.
-    fn remote_sums(
-        &self,
-        plan: &Plan,
-        place: &Place,
-    ) -> Result<std::collections::HashMap<PathBuf, String>, Failure> {
-        let mut sums = std::collections::HashMap::new();
+    /// The remote sha256 of every file that exists there, in one command
+    /// per 500 files, keyed by the path's bytes.
+    fn remote_sums(&self, plan: &Plan, place: &Place) -> Result<HashMap<Vec<u8>, String>, Failure> {
+        let mut sums = HashMap::new();
         let targets: Vec<PathBuf> = plan
             .entries
             .iter()
@@ -244,255 +205,611 @@ impl Host<'_, '_> {
             .map(|e| place.remote(&e.rel))
             .collect();
         for chunk in targets.chunks(500) {
+            // The remote command is text: a name that is not UTF-8 is
+            // copied without comparing.
             let words: Vec<String> = chunk
                 .iter()
                 .filter_map(|p| p.to_str())
-                .filter(|p| !p.contains('\n') && !p.contains('\\'))
                 .map(shell_quote)
                 .collect();
             if words.is_empty() {
                 continue;
             }
             let command = format!("sha256sum -- {} 2>/dev/null", words.join(" "));
-            let mut out = Vec::new();
-            let exec = Exec {
-                command: &command,
-                input: None,
-                pty: false,
-                deadline: self.work.deadline,
-            };
-            self.conn
-                .exec(&exec, self.work.stop, &mut |stream, bytes| {
-                    if stream == crate::engine::Stream::Stdout && out.len() < 64 << 20 {
-                        out.extend_from_slice(bytes);
-                    }
-                    Ok(())
-                })?;
-            for line in String::from_utf8_lossy(&out).lines() {
-                if let Some((hex, path)) = line.split_once("  ") {
-                    sums.insert(PathBuf::from(path), hex.to_string());
-                }
-            }
+            let (_, out) = self
+                .link
+                .run(&command, self.work.stop, self.work.deadline, 64 << 20)?;
+            sums.extend(parse_sums(&out));
         }
         Ok(sums)
     }
+}
 
-    /// A temporary name beside `target`.
-    fn temp_for(target: &Path) -> PathBuf {
-        let name = target
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        // Keep the name short: NAME_MAX is 255.
-        let name: String = name.chars().take(100).collect();
-        target.with_file_name(format!(".{name}.rcp-{}.tmp", random_suffix()))
-    }
-
-    fn file(&mut self, entry: &Entry, target: &Path) -> Result<(), Failure> {
-        self.check()?;
-        let tmp = Self::temp_for(target);
-        match self.send(entry, &tmp) {
-            Ok(Ok(bytes)) => self.rename(tmp, target.to_path_buf(), bytes),
-            Ok(Err(why)) => {
-                let _ = self.sftp.unlink(&tmp);
-                self.tally.failed(shown(target), why);
-                Ok(())
-            }
-            Err(f) => {
-                // Cancelled or late: remove the temporary file while the
-                // connection still allows.
-                let _ = self.sftp.unlink(&tmp);
-                Err(f)
-            }
-        }
-    }
-
-    /// Streams a local file into `tmp`; returns the bytes sent.
-    fn send(&self, entry: &Entry, tmp: &Path) -> Result<Result<u64, String>, Failure> {
-        let mut local = match std::fs::File::open(&entry.src) {
-            Ok(f) => f,
-            Err(e) => {
-                return Ok(Err(format!(
-                    "{}: {}",
-                    entry.src.display(),
-                    crate::ssh::session::plain_error(&e)
-                )));
-            }
+/// sha256sum's lines: `HEX  NAME`, or `\HEX  NAME` with `\\`, `\n` and `\r`
+/// escaped when the name holds them.
+fn parse_sums(out: &[u8]) -> Vec<(Vec<u8>, String)> {
+    let mut sums = Vec::new();
+    for line in out.split(|&b| b == b'\n') {
+        let (escaped, line) = match line.strip_prefix(b"\\") {
+            Some(rest) => (true, rest),
+            None => (false, line),
         };
-        let flags =
-            OpenFlags::WRITE | OpenFlags::CREATE | OpenFlags::EXCLUSIVE | OpenFlags::TRUNCATE;
-        let mode = if self.opts.preserve {
-            entry.mode
+        if line.len() < 66 || &line[64..66] != b"  " {
+            continue;
+        }
+        let Ok(hex) = std::str::from_utf8(&line[..64]) else {
+            continue;
+        };
+        let name = &line[66..];
+        let name = if escaped {
+            let mut n = Vec::with_capacity(name.len());
+            let mut it = name.iter();
+            while let Some(&b) = it.next() {
+                if b == b'\\' {
+                    match it.next() {
+                        Some(b'n') => n.push(b'\n'),
+                        Some(b'r') => n.push(b'\r'),
+                        Some(&c) => n.push(c),
+                        None => {}
+                    }
+                } else {
+                    n.push(b);
+                }
+            }
+            n
         } else {
-            entry.mode & 0o777
+            name.to_vec()
         };
-        let mut remote = match self.sftp.open_mode(tmp, flags, mode as i32, OpenType::File) {
-            Ok(f) => f,
-            Err(e) => {
-                return Ok(Err(format!(
-                    "cannot create {}: {}",
-                    shown(tmp),
-                    self.why(&e)?
-                )));
-            }
-        };
-        let mut buf = vec![0u8; BLOCK];
-        let mut sent = 0u64;
-        loop {
-            self.check()?;
-            let n = match local.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) => {
-                    return Ok(Err(format!(
-                        "reading {}: {}",
-                        entry.src.display(),
-                        crate::ssh::session::plain_error(&e)
-                    )));
-                }
-            };
-            if let Err(e) = remote.write_all(&buf[..n]) {
-                self.check()?;
-                drop(remote);
-                // If the session still answers, the trouble was the file's
-                // own (a full disk); otherwise the connection is gone.
-                return match self.sftp.stat(tmp) {
-                    Ok(_) => Ok(Err(format!("writing {}: {e}", shown(tmp)))),
-                    Err(_) => Err(Failure::Lost(
-                        "the connection was lost mid-transfer".to_string(),
-                    )),
-                };
-            }
-            sent += n as u64;
+        sums.push((name, hex.to_string()));
+    }
+    sums
+}
+
+/// One file (or symlink) on its way.
+struct Flight<'p> {
+    entry: &'p Entry,
+    target: PathBuf,
+    tmp: PathBuf,
+    local: Option<File>,
+    handle: Option<Vec<u8>>,
+    /// Bytes sent so far.
+    offset: u64,
+    /// Bytes to send.
+    size: u64,
+    /// The local file is wholly read.
+    eof: bool,
+    /// Every write is sent; closing has begun.
+    closing: bool,
+    /// Replies still awaited for writes, fsync, setstat and close.
+    pending: usize,
+    /// The first thing that went wrong.
+    error: Option<String>,
+    done: bool,
+}
+
+impl<'p> Flight<'p> {
+    fn new(entry: &'p Entry, target: PathBuf, tmp: PathBuf) -> Flight<'p> {
+        Flight {
+            entry,
+            target,
+            tmp,
+            local: None,
+            handle: None,
+            offset: 0,
+            size: 0,
+            eof: false,
+            closing: false,
+            pending: 0,
+            error: None,
+            done: false,
         }
-        // fsync@openssh.com: the data is on the host's disk before the
-        // rename makes it visible (servers without it: skipped).
-        let _ = remote.fsync();
-        if self.opts.preserve
-            && let Err(e) = remote.setstat(stat_of(entry, self.opts))
+    }
+}
+
+/// What a request in flight was for.
+#[derive(Clone, Copy, Debug)]
+enum Step {
+    /// `--update`'s look at the target.
+    Stat,
+    Open,
+    Symlink,
+    /// A write of this many bytes.
+    Write(u64),
+    /// An fsync, setstat or close.
+    Data,
+    /// Making a directory of the tree.
+    Mkdir,
+    /// Looking at what is there when making it failed.
+    DirCheck,
+    Rename,
+    /// Removing a temporary file after a failure (its reply is ignored).
+    Remove,
+}
+
+/// An upload's files on their way, by slot; and each request's slot.
+#[derive(Default)]
+struct Flights<'p> {
+    slots: Vec<Option<Flight<'p>>>,
+    inflight: HashMap<u32, (usize, Step)>,
+    /// File bytes sent and not yet acknowledged.
+    writing: u64,
+    /// Directories being made (by slot number in `inflight`): path and why
+    /// making it failed.
+    dirs: Vec<(PathBuf, Option<String>)>,
+}
+
+impl<'p> Flights<'p> {
+    /// Puts `entry` on its way (waiting for room first).
+    fn admit(
+        &mut self,
+        host: &mut Remote,
+        entry: &'p Entry,
+        target: PathBuf,
+    ) -> Result<(), Failure> {
+        host.check()?;
+        if entry.kind == Kind::File
+            && entry.size >= FEED_MIN
+            && host.link.feeds()
+            && temp_for(&target).to_str().is_some()
         {
-            return Ok(Err(format!("setting mode and times: {}", self.why(&e)?)));
+            self.drain(host)?;
+            return feed(host, entry, &target);
         }
-        if let Err(e) = remote.close() {
-            return Ok(Err(format!("closing {}: {}", shown(tmp), self.why(&e)?)));
+        while self.busy() >= FILES || self.inflight.len() >= WINDOW {
+            self.step(host)?;
         }
-        Ok(Ok(sent))
+        let slot = match self.slots.iter().position(Option::is_none) {
+            Some(i) => i,
+            None => {
+                self.slots.push(None);
+                self.slots.len() - 1
+            }
+        };
+        let tmp = temp_for(&target);
+        self.slots[slot] = Some(Flight::new(entry, target, tmp));
+        let flight = self.slots[slot].as_ref().unwrap();
+        let (step, sent) = match &entry.kind {
+            Kind::Symlink(to) => (
+                Step::Symlink,
+                host.sftp.send_symlink(bytes(to), bytes(&flight.tmp)),
+            ),
+            _ if host.opts.update => (Step::Stat, host.sftp.send_stat(bytes(&flight.target))),
+            _ => (Step::Open, open(host, flight)),
+        };
+        let id = sent.map_err(|e| host.lost(e))?;
+        self.inflight.insert(id, (slot, step));
+        self.pump(host)
     }
 
-    /// Puts a finished temporary file in place.
-    fn rename(&mut self, tmp: PathBuf, target: PathBuf, bytes: u64) -> Result<(), Failure> {
-        match self.sftp.rename(&tmp, &target, None) {
-            Ok(()) => {
-                self.tally.copied(shown(&target), bytes);
-                Ok(())
-            }
-            Err(e) => {
-                let why = self.why(&e)?;
-                match self.sftp.lstat(&target) {
-                    // A symlink in the way is replaced, never followed (a
-                    // `mv` onto a link to a directory would move into it).
-                    Ok(st) if st.file_type() == ssh2::FileType::Symlink => {
-                        match self
-                            .sftp
-                            .unlink(&target)
-                            .and_then(|()| self.sftp.rename(&tmp, &target, None))
-                        {
-                            Ok(()) => self.tally.copied(shown(&target), bytes),
-                            Err(e) => {
-                                let why = self.why(&e)?;
-                                let _ = self.sftp.unlink(&tmp);
-                                self.tally.failed(shown(&target), why);
-                            }
-                        }
-                    }
-                    Ok(st) if !st.is_dir() => {
-                        let label = shown(&target);
-                        self.replace.push((tmp, target, label, bytes));
-                    }
-                    _ => {
-                        let _ = self.sftp.unlink(&tmp);
-                        self.tally.failed(shown(&target), why);
-                    }
+    /// Makes a directory of the tree, in line with the files.
+    fn mkdir(&mut self, host: &mut Remote, entry: &Entry, target: PathBuf) -> Result<(), Failure> {
+        host.check()?;
+        while self.inflight.len() >= WINDOW {
+            self.step(host)?;
+        }
+        let id = host
+            .sftp
+            .send_mkdir(bytes(&target), entry.mode & 0o777)
+            .map_err(|e| host.lost(e))?;
+        self.inflight.insert(id, (self.dirs.len(), Step::Mkdir));
+        self.dirs.push((target, None));
+        Ok(())
+    }
+
+    fn busy(&self) -> usize {
+        self.slots.iter().filter(|s| s.is_some()).count()
+    }
+
+    /// Waits until every file on its way has landed or failed.
+    fn drain(&mut self, host: &mut Remote) -> Result<(), Failure> {
+        while !self.inflight.is_empty() {
+            self.step(host)?;
+        }
+        Ok(())
+    }
+
+    /// Handles one reply, then sends what it allows.
+    fn step(&mut self, host: &mut Remote) -> Result<(), Failure> {
+        if let Err(f) = host.check() {
+            return Err(self.abandon(host, f));
+        }
+        let (id, reply) = match host.sftp.recv() {
+            Ok(r) => r,
+            Err(e) => return Err(host.lost(e)),
+        };
+        let Some((slot, step)) = self.inflight.remove(&id) else {
+            return Err(Failure::Lost(
+                "the SFTP server answered a request never made".into(),
+            ));
+        };
+        self.reply(host, slot, step, reply)?;
+        self.pump(host)
+    }
+
+    fn reply(
+        &mut self,
+        host: &mut Remote,
+        slot: usize,
+        step: Step,
+        reply: Reply,
+    ) -> Result<(), Failure> {
+        match step {
+            Step::Mkdir => {
+                if let Err(why) = reply.ok() {
+                    // Fine if it is already a directory: look.
+                    let dir = &mut self.dirs[slot];
+                    dir.1 = Some(why);
+                    let id = host
+                        .sftp
+                        .send_lstat(bytes(&dir.0))
+                        .map_err(|e| host.lost(e))?;
+                    self.inflight.insert(id, (slot, Step::DirCheck));
                 }
-                Ok(())
+                return Ok(());
             }
+            Step::DirCheck => {
+                if !matches!(&reply, Reply::Attrs(a) if a.is_dir()) {
+                    let (path, why) = &self.dirs[slot];
+                    host.tally
+                        .failed(shown(path), why.clone().unwrap_or_else(|| reply.error()));
+                }
+                return Ok(());
+            }
+            Step::Write(n) => self.writing -= n,
+            _ => {}
         }
-    }
-
-    fn symlink(&mut self, to: &Path, target: &Path) -> Result<(), Failure> {
-        self.check()?;
-        let tmp = Self::temp_for(target);
-        // OpenSSH's sftp-server takes SSH_FXP_SYMLINK's two paths in the
-        // reverse order of the draft; libssh2 sends them as the draft says,
-        // so the link's own path goes first here.
-        if let Err(e) = self.sftp.symlink(to, &tmp) {
-            let why = self.why(&e)?;
-            self.tally.failed(shown(target), why);
+        let Some(f) = self.slots[slot].as_mut() else {
             return Ok(());
+        };
+        match step {
+            Step::Stat => {
+                let entry = f.entry;
+                let fresh = matches!(&reply, Reply::Attrs(st) if st.is_file()
+                    && st.size == Some(entry.size)
+                    && st.mtime == Some(entry.mtime.clamp(0, u32::MAX as i64) as u32));
+                if fresh {
+                    host.tally.skipped(shown(&f.target));
+                    f.done = true;
+                } else {
+                    let id = open(host, f).map_err(|e| host.lost(e))?;
+                    self.inflight.insert(id, (slot, Step::Open));
+                }
+            }
+            Step::Open => match reply {
+                Reply::Handle(h) => match File::open(&f.entry.src) {
+                    Ok(local) => {
+                        // The size now, not at the walk: what is sent is
+                        // what the file held when it was opened.
+                        f.size = local.metadata().map_or(f.entry.size, |m| m.len());
+                        f.handle = Some(h);
+                        f.local = Some(local);
+                    }
+                    Err(e) => {
+                        f.handle = Some(h);
+                        f.error = Some(format!(
+                            "{}: {}",
+                            f.entry.src.display(),
+                            crate::ssh::session::plain_error(&e)
+                        ));
+                    }
+                },
+                other => {
+                    let why = format!("cannot create {}: {}", shown(&f.tmp), other.error());
+                    host.tally.failed(shown(&f.target), why);
+                    f.done = true;
+                }
+            },
+            Step::Symlink => match reply.ok() {
+                Ok(()) => {
+                    let id = host
+                        .sftp
+                        .send_rename(bytes(&f.tmp), bytes(&f.target))
+                        .map_err(|e| host.lost(e))?;
+                    self.inflight.insert(id, (slot, Step::Rename));
+                }
+                Err(why) => {
+                    host.tally.failed(shown(&f.target), why);
+                    f.done = true;
+                }
+            },
+            Step::Write(_) | Step::Data => {
+                f.pending -= 1;
+                if let Err(why) = reply.ok()
+                    && f.error.is_none()
+                {
+                    f.error = Some(format!("writing {}: {why}", shown(&f.tmp)));
+                }
+            }
+            Step::Rename => match reply.ok() {
+                Ok(()) => {
+                    let sent = if f.entry.kind == Kind::File {
+                        f.offset
+                    } else {
+                        0
+                    };
+                    host.tally.copied(shown(&f.target), sent);
+                    f.done = true;
+                }
+                Err(why) => {
+                    let why = if host.sftp.posix_rename {
+                        why
+                    } else {
+                        format!("{why} (the server cannot replace files: no posix-rename)")
+                    };
+                    host.tally.failed(shown(&f.target), why);
+                    let id = host
+                        .sftp
+                        .send_remove(bytes(&f.tmp))
+                        .map_err(|e| host.lost(e))?;
+                    self.inflight.insert(id, (slot, Step::Remove));
+                    f.done = true;
+                }
+            },
+            Step::Remove | Step::Mkdir | Step::DirCheck => {}
         }
-        self.rename(tmp, target.to_path_buf(), 0)
+        Ok(())
     }
 
-    /// Replaces existing files: one `mv -f` per file, in one command.
-    fn finish_replaces(&mut self) -> Result<(), Failure> {
-        let pending = std::mem::take(&mut self.replace);
-        for chunk in pending.chunks(200) {
-            let mut script = String::new();
-            let mut movable = Vec::new();
-            for (tmp, target, label, bytes) in chunk {
-                match (tmp.to_str(), target.to_str()) {
-                    (Some(t), Some(d)) => {
-                        script.push_str(&format!(
-                            "mv -f -T -- {} {} && echo ok || echo failed\n",
-                            shell_quote(t),
-                            shell_quote(d)
-                        ));
-                        movable.push((tmp, label, *bytes));
+    /// Sends what each file on its way can send now; ends finished ones.
+    fn pump(&mut self, host: &mut Remote) -> Result<(), Failure> {
+        for slot in 0..self.slots.len() {
+            let Some(f) = self.slots[slot].as_mut() else {
+                continue;
+            };
+            if f.done {
+                if !self
+                    .inflight
+                    .values()
+                    .any(|(s, st)| *s == slot && !matches!(st, Step::Mkdir | Step::DirCheck))
+                {
+                    self.slots[slot] = None;
+                }
+                continue;
+            }
+            let Some(handle) = f.handle.clone() else {
+                continue;
+            };
+            // Write while there is room, then close.
+            while !f.closing
+                && !f.eof
+                && f.error.is_none()
+                && self.inflight.len() < WINDOW
+                && self.writing < WRITE_WINDOW
+            {
+                let Some(local) = f.local.as_ref() else { break };
+                let len = (f.size - f.offset).min(WRITE_CHUNK as u64) as usize;
+                if len == 0 {
+                    f.eof = true;
+                    break;
+                }
+                // Once its header is sent a write must be finished, so an
+                // error here (the file's or the stream's) ends the session.
+                let (id, whole) = host
+                    .sftp
+                    .send_write_from(&handle, f.offset, local, len)
+                    .map_err(|e| host.lost(e))?;
+                f.offset += len as u64;
+                f.pending += 1;
+                self.writing += len as u64;
+                self.inflight.insert(id, (slot, Step::Write(len as u64)));
+                if !whole {
+                    f.error = Some(format!(
+                        "{}: the file shrank while it was being copied",
+                        f.entry.src.display()
+                    ));
+                }
+            }
+            if !f.closing && (f.error.is_some() || f.eof) {
+                f.closing = true;
+                let mut ids = Vec::new();
+                if f.error.is_none() {
+                    if let Some(id) = host.sftp.send_fsync(&handle).map_err(|e| host.lost(e))? {
+                        ids.push(id);
                     }
-                    _ => {
-                        let _ = self.sftp.unlink(tmp);
-                        self.tally.failed(
-                            label.clone(),
-                            "a name that is not UTF-8 cannot replace an existing file".into(),
+                    if host.opts.preserve {
+                        let attrs = attrs_of(f.entry, host.opts);
+                        ids.push(
+                            host.sftp
+                                .send_fsetstat(&handle, &attrs)
+                                .map_err(|e| host.lost(e))?,
                         );
                     }
                 }
+                ids.push(host.sftp.send_close(&handle).map_err(|e| host.lost(e))?);
+                f.pending += ids.len();
+                for id in ids {
+                    self.inflight.insert(id, (slot, Step::Data));
+                }
             }
-            if movable.is_empty() {
-                continue;
-            }
-            let mut out = Vec::new();
-            let exec = Exec {
-                command: "sh -s",
-                input: Some(script.as_bytes()),
-                pty: false,
-                deadline: self.work.deadline,
-            };
-            let mut err = Vec::new();
-            self.conn
-                .exec(&exec, self.work.stop, &mut |stream, bytes| {
-                    match stream {
-                        crate::engine::Stream::Stdout => out.extend_from_slice(bytes),
-                        crate::engine::Stream::Stderr => err.extend_from_slice(bytes),
-                    }
-                    Ok(())
-                })?;
-            let results: Vec<&str> = std::str::from_utf8(&out).unwrap_or("").lines().collect();
-            let err = String::from_utf8_lossy(&err).trim().to_string();
-            for (i, (tmp, label, bytes)) in movable.into_iter().enumerate() {
-                if results.get(i) == Some(&"ok") {
-                    self.tally.copied(label.clone(), bytes);
+            if f.closing && f.pending == 0 {
+                f.handle = None;
+                if let Some(why) = f.error.take() {
+                    host.tally.failed(shown(&f.target), why);
+                    let id = host
+                        .sftp
+                        .send_remove(bytes(&f.tmp))
+                        .map_err(|e| host.lost(e))?;
+                    self.inflight.insert(id, (slot, Step::Remove));
+                    f.done = true;
                 } else {
-                    let _ = self.sftp.unlink(tmp);
-                    let why = if err.is_empty() {
-                        "cannot replace the existing file".to_string()
-                    } else {
-                        err.clone()
-                    };
-                    self.tally.failed(label.clone(), why);
+                    let id = host
+                        .sftp
+                        .send_rename(bytes(&f.tmp), bytes(&f.target))
+                        .map_err(|e| host.lost(e))?;
+                    self.inflight.insert(id, (slot, Step::Rename));
+                    // Renaming: wait for that reply only.
+                    f.handle = None;
                 }
             }
         }
         Ok(())
+    }
+
+    /// The run is cancelled or late: close and remove every temporary
+    /// file while the connection allows (the watchdog's grace), then fail.
+    fn abandon(&mut self, host: &mut Remote, f: Failure) -> Failure {
+        for flight in self.slots.iter().flatten() {
+            if let Some(h) = &flight.handle {
+                let _ = host.sftp.send_close(h);
+            }
+            if !flight.done {
+                let _ = host.sftp.send_remove(bytes(&flight.tmp));
+            }
+        }
+        let _ = host.sftp.flush();
+        // Wait for the removals (their replies come after everything
+        // already in flight); the watchdog ends this wait if it must.
+        let expected = self.inflight.len()
+            + self
+                .slots
+                .iter()
+                .flatten()
+                .map(|fl| usize::from(fl.handle.is_some()) + usize::from(!fl.done))
+                .sum::<usize>();
+        for _ in 0..expected {
+            if host.sftp.recv().is_err() {
+                break;
+            }
+        }
+        self.inflight.clear();
+        self.slots.clear();
+        f
+    }
+}
+
+/// A large file over the OpenSSH transport: the data goes through its own
+/// `ssh host 'cat > TEMP'` that reads the file itself, at ssh's speed
+/// (SFTP's server costs half as much again per byte); SFTP still creates
+/// the temporary file exclusively (never through a planted link), then
+/// flushes it, sets its attributes and renames it over the target.
+fn feed(host: &mut Remote, entry: &Entry, target: &Path) -> Result<(), Failure> {
+    if host.opts.update
+        && host.stat(target, true)?.is_ok_and(|st| {
+            st.is_file()
+                && st.size == Some(entry.size)
+                && st.mtime == Some(entry.mtime.clamp(0, u32::MAX as i64) as u32)
+        })
+    {
+        host.tally.skipped(shown(target));
+        return Ok(());
+    }
+    let tmp = temp_for(target);
+    let local = match File::open(&entry.src) {
+        Ok(f) => f,
+        Err(e) => {
+            let why = format!(
+                "{}: {}",
+                entry.src.display(),
+                crate::ssh::session::plain_error(&e)
+            );
+            host.tally.failed(shown(target), why);
+            return Ok(());
+        }
+    };
+    let size = local.metadata().map_or(entry.size, |m| m.len());
+    let flight = Flight::new(entry, target.to_path_buf(), tmp.clone());
+    let sent = open(host, &flight);
+    let handle = match host.call(sent)? {
+        Reply::Handle(h) => h,
+        other => {
+            let why = format!("cannot create {}: {}", shown(&tmp), other.error());
+            host.tally.failed(shown(target), why);
+            return Ok(());
+        }
+    };
+    let sent = host.sftp.send_close(&handle);
+    host.call(sent)?;
+    let path = tmp.to_str().unwrap_or_default();
+    let fed = host
+        .link
+        .feed(local, path, host.work.stop, host.work.deadline);
+    let failed = match fed {
+        Ok(Ok(())) => None,
+        Ok(Err(why)) => Some(why),
+        Err(f) => {
+            // Cancelled, late or lost: remove the temporary file while the
+            // SFTP session still allows (a cancel's grace).
+            let sent = host.sftp.send_remove(bytes(&tmp));
+            let _ = host.call(sent);
+            return Err(f);
+        }
+    };
+    let finish = |host: &mut Remote| -> Result<Result<(), String>, Failure> {
+        if let Some(why) = failed {
+            return Ok(Err(why));
+        }
+        let sent = host.sftp.send_stat(bytes(&tmp));
+        match host.call(sent)? {
+            Reply::Attrs(a) if a.size == Some(size) => {}
+            _ => return Ok(Err(format!("{} arrived short", shown(&tmp)))),
+        }
+        let sent = host
+            .sftp
+            .send_open(bytes(&tmp), sftp::WRITE, &Attrs::default());
+        let handle = match host.call(sent)? {
+            Reply::Handle(h) => h,
+            other => return Ok(Err(other.error())),
+        };
+        if let Some(id) = host.sftp.send_fsync(&handle).map_err(|e| host.lost(e))? {
+            host.call(Ok(id))?;
+        }
+        if host.opts.preserve {
+            let sent = host
+                .sftp
+                .send_fsetstat(&handle, &attrs_of(entry, host.opts));
+            if let Err(why) = host.call(sent)?.ok() {
+                return Ok(Err(format!("setting mode and times: {why}")));
+            }
+        }
+        let sent = host.sftp.send_close(&handle);
+        if let Err(why) = host.call(sent)?.ok() {
+            return Ok(Err(why));
+        }
+        let sent = host.sftp.send_rename(bytes(&tmp), bytes(target));
+        Ok(host.call(sent)?.ok())
+    };
+    match finish(host)? {
+        Ok(()) => host.tally.copied(shown(target), size),
+        Err(why) => {
+            let sent = host.sftp.send_remove(bytes(&tmp));
+            host.call(sent)?;
+            host.tally.failed(shown(target), why);
+        }
+    }
+    Ok(())
+}
+
+/// Opens a flight's temporary file.
+fn open(host: &mut Remote, f: &Flight) -> std::io::Result<u32> {
+    let mode = if host.opts.preserve {
+        f.entry.mode & 0o7777
+    } else {
+        f.entry.mode & 0o777
+    };
+    host.sftp.send_open(
+        bytes(&f.tmp),
+        sftp::WRITE | sftp::CREAT | sftp::EXCL | sftp::TRUNC,
+        &Attrs {
+            perm: Some(mode),
+            ..Attrs::default()
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sha256sum_lines_with_escaped_names_are_read_back() {
+        let hex = "a".repeat(64);
+        let out =
+            format!("{hex}  /srv/plain\n\\{hex}  /srv/new\\nline\n\\{hex}  /srv/back\\\\slash\n");
+        let sums = parse_sums(out.as_bytes());
+        let names: Vec<&[u8]> = sums.iter().map(|(n, _)| n.as_slice()).collect();
+        assert_eq!(
+            names,
+            vec![&b"/srv/plain"[..], b"/srv/new\nline", b"/srv/back\\slash"]
+        );
     }
 }

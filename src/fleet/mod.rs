@@ -339,6 +339,68 @@ fn plain(e: &std::io::Error) -> String {
     session::plain_error(e)
 }
 
+/// The engine connector for tools that move files: each host over the
+/// transport chosen (see [`crate::ssh::link`]).
+pub struct Links {
+    /// Native sessions (their credentials), when that transport is used.
+    pub native: Option<Ssh>,
+    /// How to run `ssh` for each host, when the OpenSSH transport is used.
+    pub openssh: Vec<Arc<crate::ssh::openssh::Spec>>,
+}
+
+impl Links {
+    /// Connects `hosts` over `transport` (Auto: the system's ssh when it
+    /// has one and no password is to be asked; its bulk crypto is twice
+    /// libssh2's).
+    pub fn new(
+        opts: &Options,
+        hosts: Vec<Host>,
+        transport: crate::ssh::link::Transport,
+        prompter: Arc<dyn crate::ssh::auth::Prompter>,
+    ) -> Links {
+        use crate::ssh::link::Transport;
+        let openssh = match transport {
+            Transport::OpenSsh => true,
+            Transport::Native => false,
+            Transport::Auto => !opts.ask_password && crate::ssh::openssh::available(),
+        };
+        if openssh {
+            Links {
+                native: None,
+                openssh: hosts
+                    .into_iter()
+                    .map(|h| {
+                        Arc::new(crate::ssh::openssh::Spec {
+                            alias: h.target.host.clone(),
+                            dest: h.dest,
+                            config: opts.config.clone(),
+                            identities: opts.identities.clone(),
+                        })
+                    })
+                    .collect(),
+            }
+        } else {
+            Links {
+                native: Some(Ssh {
+                    destinations: hosts.into_iter().map(|h| h.dest).collect(),
+                    credentials: opts.credentials(prompter),
+                }),
+                openssh: Vec::new(),
+            }
+        }
+    }
+}
+
+impl Connector for Links {
+    type Conn = crate::ssh::link::Link;
+    fn connect(&self, index: usize, stop: &Arc<Stop>) -> Result<Self::Conn, Failure> {
+        match &self.native {
+            Some(ssh) => ssh.connect(index, stop).map(crate::ssh::link::Link::Native),
+            None => crate::ssh::link::Link::open_ssh(self.openssh[index].clone(), stop),
+        }
+    }
+}
+
 /// The engine connector for SSH tools: one session per host.
 pub struct Ssh {
     pub destinations: Vec<Destination>,

@@ -98,6 +98,7 @@ impl Resolver<'_> {
             known_hosts,
             policy,
             jump,
+            ciphers: c.ciphers.clone(),
         })
     }
 }

@@ -21,6 +21,9 @@ pub struct HostConfig {
     pub user_known_hosts_files: Vec<PathBuf>,
     /// `ProxyJump`: the first hop, as `[user@]host[:port]`; `none` is None.
     pub proxy_jump: Option<String>,
+    /// `Ciphers`, as written (the OpenSSH transport leaves its own
+    /// preference out when the user chose).
+    pub ciphers: Option<String>,
 }
 
 /// A parsed config file.
@@ -177,6 +180,7 @@ impl Config {
                     "userknownhostsfile" if first => {
                         c.user_known_hosts_files = args.iter().map(|a| expand_path(a)).collect()
                     }
+                    "ciphers" if first => c.ciphers = Some(value.clone()),
                     "proxyjump" if first => {
                         c.proxy_jump = (value != "none")
                             .then(|| value.split(',').next().unwrap_or(value).to_string())

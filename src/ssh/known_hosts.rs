@@ -60,6 +60,11 @@ pub struct KnownHosts {
 }
 
 impl KnownHosts {
+    /// The files read, the first being where new keys go.
+    pub fn files(&self) -> &[PathBuf] {
+        &self.files
+    }
+
     /// Reads the files (missing ones are empty); new keys go to the first.
     pub fn load(files: Vec<PathBuf>) -> KnownHosts {
         let mut entries = Vec::new();

@@ -7,6 +7,8 @@ pub mod config;
 pub mod digest;
 pub mod jump;
 pub mod known_hosts;
+pub mod link;
+pub mod openssh;
 pub mod session;
 
 /// Quotes one word for the remote POSIX shell, so it arrives as one

@@ -40,6 +40,8 @@ pub struct Destination {
     pub policy: Policy,
     /// The jump host to go through (ssh_config's ProxyJump, one hop).
     pub jump: Option<Box<Destination>>,
+    /// ssh_config's `Ciphers`, when it sets them.
+    pub ciphers: Option<String>,
 }
 
 /// What every connection shares.
@@ -557,45 +559,37 @@ impl Connection {
         Ok(Exit { code, signal })
     }
 
-    /// An SFTP channel on this session (blocking calls; the socket's
-    /// watch is moved to `deadline`, so a deadline or a cancel cuts them).
-    pub fn sftp(&self, deadline: Option<Instant>, stop: &Stop) -> Result<ssh2::Sftp, Failure> {
+    /// A channel running `subsystem` (SFTP), in blocking mode: the
+    /// socket's watch moves to `deadline`, so a deadline or a cancel cuts
+    /// every call on it; a cancel is seen `grace` before the cut, so a job
+    /// can clean up.
+    pub fn subsystem(
+        &self,
+        subsystem: &str,
+        deadline: Option<Instant>,
+        grace: Duration,
+        stop: &Stop,
+    ) -> Result<ssh2::Channel, Failure> {
         self.sess.set_blocking(true);
         self.watch.set_deadline(deadline);
-        // A transfer sees a cancel between blocks and removes its
-        // temporary file before the socket is cut.
-        self.watch.set_grace(Duration::from_millis(800));
-        self.sess.sftp().map_err(|e| {
+        self.watch.set_grace(grace);
+        let start = || -> Result<ssh2::Channel, ssh2::Error> {
+            let mut ch = self.sess.channel_session()?;
+            ch.subsystem(subsystem)?;
+            Ok(ch)
+        };
+        start().map_err(|e| {
             if stop.cancelled() {
                 Failure::Interrupted
             } else {
-                Failure::Unreachable(format!("cannot start SFTP: {}", e.message()))
+                Failure::Unreachable(format!("cannot start {subsystem}: {}", e.message()))
             }
         })
     }
 
-    /// What an error from an SFTP call on this session means: a file's
-    /// own trouble (`Ok`: say it and go on with the next file), or the
-    /// session's (cancelled, past the deadline, connection lost).
-    pub fn classify(
-        &self,
-        e: &ssh2::Error,
-        stop: &Stop,
-        deadline: Option<Instant>,
-    ) -> Result<String, Failure> {
-        if stop.cancelled() {
-            return Err(Failure::Interrupted);
-        }
-        if deadline.is_some_and(|d| Instant::now() >= d) {
-            return Err(Failure::Timeout("did not finish in time".to_string()));
-        }
-        match e.code() {
-            ssh2::ErrorCode::SFTP(code) => Ok(sftp_status(code).to_string()),
-            ssh2::ErrorCode::Session(_) => Err(Failure::Lost(format!(
-                "the connection was lost mid-transfer ({})",
-                e.message()
-            ))),
-        }
+    /// Whether the watchdog cut this connection (its deadline passed).
+    pub fn cut(&self) -> bool {
+        self.watch.fired()
     }
 
     /// Sleeps until the socket is ready in the direction libssh2 waits for.
@@ -615,19 +609,6 @@ impl Connection {
         self.sess.set_blocking(true);
         self.sess.set_timeout(1000);
         let _ = self.sess.disconnect(None, "done", None);
-    }
-}
-
-/// SFTP status codes in words (RFC draft-ietf-secsh-filexfer-02).
-fn sftp_status(code: i32) -> &'static str {
-    match code {
-        1 => "end of file",
-        2 => "no such file or directory",
-        3 => "permission denied",
-        4 => "failure (the target exists, is a directory, or the disk is full)",
-        5 => "bad message",
-        8 => "operation not supported by the server",
-        _ => "SFTP error",
     }
 }
 

@@ -19,7 +19,7 @@ use crate::fleet::{self, FleetArgs};
 use crate::output::capture::Capture;
 use crate::output::display::PerHost;
 use crate::output::{self, HostInfo};
-use crate::ssh::session::Connection;
+use crate::ssh::link::{Link, Transport};
 use crate::stop::Stop;
 
 /// rcp's parsed command line.
@@ -31,6 +31,7 @@ pub struct Args {
     get: bool,
     copy: Options,
     timeout: Option<std::time::Duration>,
+    transport: Transport,
 }
 
 impl FleetArgs for Args {
@@ -134,6 +135,21 @@ pub fn tool() -> Tool<Args> {
             "Create the remote destination directory and its missing parents (as mkdir -p) on each host.",
             |a, _| {
                 a.copy.mkdir = true;
+                Ok(())
+            },
+        ),
+        F::choice(
+            "ssh",
+            "WHICH",
+            &["auto", "native", "openssh"],
+            "Which SSH carries the copy",
+            "Which SSH implementation carries the copy: openssh runs the system's ssh for each host (its ciphers are about twice as fast as libssh2's, and it reads all of ssh_config itself: Include, Match, ProxyCommand); native talks SSH in-process through libssh2 (and can ask for a password with -A). auto, the default, takes openssh when ssh is installed and -A is not given. openssh never asks on the terminal (BatchMode): keys must come from files or the agent.",
+            |a, v| {
+                a.transport = match cli::flag::choice(v, &["auto", "native", "openssh"])? {
+                    "native" => Transport::Native,
+                    "openssh" => Transport::OpenSsh,
+                    _ => Transport::Auto,
+                };
                 Ok(())
             },
         ),
@@ -269,7 +285,7 @@ pub fn run(args: Args) -> i32 {
     }
 }
 
-fn execute<J: Job<Connection>>(
+fn execute<J: Job<Link>>(
     args: &Args,
     hosts: Vec<fleet::Host>,
     infos: Vec<HostInfo>,
@@ -295,10 +311,16 @@ fn execute<J: Job<Connection>>(
     fleet::raise_open_files();
     let stop = Stop::new();
     cli::signals::cancel_on_signals(stop.clone());
-    let connector = fleet::Ssh {
-        destinations: hosts.into_iter().map(|h| h.dest).collect(),
-        credentials: args.fleet.credentials(Arc::new(cli::prompt::Terminal)),
-    };
+    if args.transport == Transport::OpenSsh && !crate::ssh::openssh::available() {
+        exit::report("rcp", "--ssh=openssh: no ssh program on PATH");
+        return exit::USAGE;
+    }
+    let connector = fleet::Links::new(
+        &args.fleet,
+        hosts,
+        args.transport,
+        Arc::new(cli::prompt::Terminal),
+    );
     let events = start(connector, job, infos.len(), labels, args, stop.clone());
     output::drive(
         settings,

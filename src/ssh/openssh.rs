@@ -1,0 +1,444 @@
+//! The OpenSSH transport: the system's `ssh`, one process per host, for
+//! what libssh2 does slowly or not at all. Its bulk crypto is OpenSSL's
+//! vectorised AES-GCM and ChaCha20 (libssh2 calls its cipher once per
+//! 16-byte block), and it reads the user's whole ssh_config itself.
+//!
+//! The process talks to us over a socket pair, not pipes, so the run's
+//! watchdog can cut it like any other connection: at the deadline or on a
+//! cancel our end is shut down, ssh sees end of input and exits, and the
+//! process group is killed when the [`Process`] is dropped. `BatchMode`
+//! keeps ssh from ever asking on the terminal; when it fails (exit 255)
+//! its own message says why, and [`classify`] turns that into the same
+//! statuses as the native path.
+
+use std::ffi::OsString;
+use std::io::{self, Read, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::net::UnixStream;
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::known_hosts::Policy;
+use super::session::Destination;
+use crate::outcome::{Exit, Failure};
+use crate::stop::{Stop, Watch};
+
+/// How to reach one host with `ssh`.
+#[derive(Clone, Debug)]
+pub struct Spec {
+    /// The host as the list names it: ssh resolves it through the same
+    /// ssh_config (Include, Match, ProxyCommand and all).
+    pub alias: String,
+    /// What fleetkit resolved: user, port and host-key policy are passed
+    /// explicitly, so both transports connect as the same user.
+    pub dest: Destination,
+    /// `-F`, when given.
+    pub config: Option<PathBuf>,
+    /// `-i` files from the command line.
+    pub identities: Vec<PathBuf>,
+}
+
+/// What the process runs on the host.
+pub enum Remote<'a> {
+    /// A subsystem (`sftp`).
+    Subsystem(&'a str),
+    /// A command line for the remote shell.
+    Command(&'a str),
+}
+
+impl Spec {
+    /// ssh's arguments, ending with the host and what to run.
+    fn args(&self, remote: &Remote) -> Vec<OsString> {
+        let d = &self.dest;
+        let mut a: Vec<OsString> = Vec::new();
+        let mut opt = |s: String| {
+            a.push("-o".into());
+            a.push(s.into());
+        };
+        opt("BatchMode=yes".into());
+        opt("LogLevel=ERROR".into());
+        opt(format!(
+            "ConnectTimeout={}",
+            d.connect_timeout.as_secs_f64().ceil().max(1.0) as u64
+        ));
+        match d.policy {
+            Policy::Strict => opt("StrictHostKeyChecking=yes".into()),
+            Policy::AcceptNew => opt("StrictHostKeyChecking=accept-new".into()),
+            Policy::Off => {
+                opt("StrictHostKeyChecking=no".into());
+                opt("UserKnownHostsFile=/dev/null".into());
+                opt("GlobalKnownHostsFile=/dev/null".into());
+            }
+        }
+        if d.policy != Policy::Off {
+            let files: Vec<String> = d
+                .known_hosts
+                .files()
+                .iter()
+                .map(|f| format!("\"{}\"", f.display()))
+                .collect();
+            if !files.is_empty() {
+                opt(format!("UserKnownHostsFile={}", files.join(" ")));
+            }
+        }
+        if d.identities_only {
+            opt("IdentitiesOnly=yes".into());
+        }
+        // Prefer AES-GCM where the CPU has AES instructions (OpenSSH puts
+        // ChaCha20 first, which is half as fast there), unless ssh_config
+        // chose the ciphers.
+        if d.ciphers.is_none() && cpu_has_aes() {
+            opt("Ciphers=^aes128-gcm@openssh.com".into());
+        }
+        for f in d.identity_files.iter().chain(&self.identities) {
+            a.push("-i".into());
+            a.push(f.into());
+        }
+        if let Some(cfg) = &self.config {
+            a.push("-F".into());
+            a.push(cfg.into());
+        }
+        a.extend(["-x".into(), "-a".into(), "-T".into()]);
+        a.push("-p".into());
+        a.push(d.port.to_string().into());
+        a.push("-l".into());
+        a.push(d.user.clone().into());
+        if let Remote::Subsystem(_) = remote {
+            a.push("-s".into());
+        }
+        a.push("--".into());
+        a.push(self.alias.clone().into());
+        match remote {
+            Remote::Subsystem(s) | Remote::Command(s) => a.push((*s).into()),
+        }
+        a
+    }
+}
+
+/// Whether this CPU has AES instructions (x86 `aes`, ARM `aes`).
+fn cpu_has_aes() -> bool {
+    static AES: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *AES.get_or_init(|| {
+        std::fs::read_to_string("/proc/cpuinfo").is_ok_and(|c| {
+            c.lines()
+                .filter(|l| l.starts_with("flags") || l.starts_with("Features"))
+                .any(|l| l.split_whitespace().any(|w| w == "aes"))
+        })
+    })
+}
+
+/// Whether the system has an `ssh` to run.
+pub fn available() -> bool {
+    std::env::var_os("PATH").is_some_and(|path| {
+        std::env::split_paths(&path).any(|dir| {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::metadata(dir.join("ssh"))
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+    })
+}
+
+/// A running `ssh`: its standard input and output are `sock`.
+pub struct Process {
+    watch: Watch,
+    sock: UnixStream,
+    err: UnixStream,
+    child: Child,
+}
+
+impl Process {
+    /// Starts ssh for `remote`; the watchdog cuts it at `deadline`.
+    pub fn spawn(
+        spec: &Spec,
+        remote: &Remote,
+        stop: &Arc<Stop>,
+        deadline: Option<Instant>,
+    ) -> Result<Process, Failure> {
+        if stop.cancelled() {
+            return Err(Failure::Interrupted);
+        }
+        let spawn = || -> io::Result<Process> {
+            let (ours, theirs) = UnixStream::pair()?;
+            let (err, err_theirs) = UnixStream::pair()?;
+            let mut cmd = Command::new("ssh");
+            cmd.args(spec.args(remote))
+                .stdin(Stdio::from(std::os::fd::OwnedFd::from(theirs.try_clone()?)))
+                .stdout(Stdio::from(std::os::fd::OwnedFd::from(theirs)))
+                .stderr(Stdio::from(std::os::fd::OwnedFd::from(err_theirs)))
+                // Its own process group: killed whole, and a Ctrl-C on the
+                // terminal reaches us only (we end it ourselves).
+                .process_group(0);
+            let child = cmd.spawn()?;
+            Ok(Process {
+                watch: stop.watch(ours.as_raw_fd(), deadline),
+                sock: ours,
+                err,
+                child,
+            })
+        };
+        spawn().map_err(|e| {
+            Failure::Error(format!(
+                "cannot run ssh: {}",
+                super::session::plain_error(&e)
+            ))
+        })
+    }
+
+    /// Moves the watchdog's deadline; a cancel is seen `grace` late.
+    pub fn set_deadline(&self, deadline: Option<Instant>, grace: Duration) {
+        self.watch.set_deadline(deadline);
+        self.watch.set_grace(grace);
+    }
+
+    /// Whether the watchdog cut it.
+    pub fn cut(&self) -> bool {
+        self.watch.fired()
+    }
+
+    /// What went wrong, once the stream ended early: ssh's own message
+    /// classified (it is given a moment to exit and say it).
+    pub fn failure(&mut self, stop: &Stop) -> Failure {
+        if stop.cancelled() {
+            return Failure::Interrupted;
+        }
+        if self.cut() {
+            return Failure::Timeout("did not finish in time".to_string());
+        }
+        let code = self.wait_briefly();
+        classify(code, &self.stderr())
+    }
+
+    /// The exit status, waiting up to two seconds for it.
+    fn wait_briefly(&mut self) -> Option<i32> {
+        let until = Instant::now() + Duration::from_secs(2);
+        loop {
+            match self.child.try_wait() {
+                Ok(Some(st)) => return st.code(),
+                Ok(None) if Instant::now() < until => std::thread::sleep(Duration::from_millis(10)),
+                _ => return None,
+            }
+        }
+    }
+
+    /// What ssh said on its standard error (what has arrived).
+    fn stderr(&mut self) -> String {
+        let _ = self.err.set_nonblocking(true);
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 4096];
+        while buf.len() < 64 * 1024 {
+            match self.err.read(&mut chunk) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        }
+        String::from_utf8_lossy(&buf).into_owned()
+    }
+
+    /// Ends our side and collects the exit status of a command.
+    pub fn finish(mut self) -> Option<i32> {
+        let _ = self.sock.shutdown(std::net::Shutdown::Write);
+        self.wait_briefly()
+    }
+}
+
+impl crate::sftp::Stream for Process {
+    fn raw_fd(&self) -> Option<std::os::fd::RawFd> {
+        Some(self.sock.as_raw_fd())
+    }
+}
+
+impl Read for Process {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.sock.read(buf)
+    }
+}
+
+impl Write for Process {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.sock.write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.sock.shutdown(std::net::Shutdown::Both);
+        if let Ok(None) = self.child.try_wait() {
+            // SAFETY: signalling the process group we made for this child.
+            unsafe {
+                libc::kill(-(self.child.id() as i32), libc::SIGTERM);
+            }
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// ssh's exit (255 is its own failure) and message, in fleetkit's terms.
+pub fn classify(code: Option<i32>, stderr: &str) -> Failure {
+    let said = stderr
+        .lines()
+        .map(str::trim)
+        .filter(|l| {
+            !l.is_empty() && !l.starts_with("@@@") && !l.starts_with("Warning: Permanently")
+        })
+        .collect::<Vec<_>>();
+    let has = |s: &str| said.iter().any(|l| l.contains(s));
+    let last = said
+        .last()
+        .map(|l| l.to_string())
+        .unwrap_or_else(|| match code {
+            Some(c) => format!("ssh exited with status {c}"),
+            None => "ssh was killed".to_string(),
+        });
+    if has("REMOTE HOST IDENTIFICATION HAS CHANGED") || has("Host key verification failed") {
+        let why = said
+            .iter()
+            .find(|l| {
+                l.contains("Offending") || l.contains("No ") && l.contains("host key is known")
+            })
+            .map_or(last.clone(), |l| l.to_string());
+        return Failure::HostKey(why);
+    }
+    if has("Permission denied") || has("Too many authentication failures") {
+        return Failure::Auth(last);
+    }
+    Failure::Unreachable(last)
+}
+
+/// Runs `command` on the host through its own ssh process; returns its
+/// exit and standard output (at most `limit` bytes kept).
+pub fn run(
+    spec: &Spec,
+    command: &str,
+    stop: &Arc<Stop>,
+    deadline: Option<Instant>,
+    limit: usize,
+) -> Result<(Exit, Vec<u8>), Failure> {
+    let mut p = Process::spawn(spec, &Remote::Command(command), stop, deadline)?;
+    let _ = p.sock.shutdown(std::net::Shutdown::Write);
+    let mut out = Vec::new();
+    let mut buf = [0u8; 64 * 1024];
+    loop {
+        match p.sock.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                if out.len() < limit {
+                    out.extend_from_slice(&buf[..n.min(limit - out.len())]);
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => break,
+        }
+    }
+    if stop.cancelled() {
+        return Err(Failure::Interrupted);
+    }
+    if p.cut() {
+        return Err(Failure::Timeout("did not finish in time".to_string()));
+    }
+    match p.wait_briefly() {
+        Some(255) => Err(classify(Some(255), &p.stderr())),
+        code => Ok((Exit { code, signal: None }, out)),
+    }
+}
+
+/// Runs `command` on the host with `input` as its standard input, read
+/// by ssh itself (no copy through us: a large file goes at ssh's own
+/// speed). The caller's thread polls: a cancel or the deadline kills the
+/// process group. Returns the exit code and what the command said on
+/// standard error.
+pub fn feed(
+    spec: &Spec,
+    command: &str,
+    input: std::fs::File,
+    stop: &Stop,
+    deadline: Option<Instant>,
+) -> Result<(Option<i32>, String), Failure> {
+    if stop.cancelled() {
+        return Err(Failure::Interrupted);
+    }
+    let (mut err, err_theirs) = UnixStream::pair().map_err(|e| {
+        Failure::Error(format!(
+            "cannot run ssh: {}",
+            super::session::plain_error(&e)
+        ))
+    })?;
+    let mut child = Command::new("ssh")
+        .args(spec.args(&Remote::Command(command)))
+        .stdin(Stdio::from(input))
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(std::os::fd::OwnedFd::from(err_theirs)))
+        .process_group(0)
+        .spawn()
+        .map_err(|e| {
+            Failure::Error(format!(
+                "cannot run ssh: {}",
+                super::session::plain_error(&e)
+            ))
+        })?;
+    let kill = |child: &mut Child| {
+        // SAFETY: signalling the process group made for this child.
+        unsafe {
+            libc::kill(-(child.id() as i32), libc::SIGTERM);
+        }
+        let _ = child.wait();
+    };
+    let code = loop {
+        match child.try_wait() {
+            Ok(Some(st)) => break st.code(),
+            Ok(None) => {}
+            Err(_) => break None,
+        }
+        if stop.cancelled() {
+            kill(&mut child);
+            return Err(Failure::Interrupted);
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            kill(&mut child);
+            return Err(Failure::Timeout("did not finish in time".to_string()));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let _ = err.set_nonblocking(true);
+    let mut said = Vec::new();
+    let _ = err.read_to_end(&mut said);
+    let said = String::from_utf8_lossy(&said).into_owned();
+    if code == Some(255) {
+        return Err(match classify(code, &said) {
+            Failure::Unreachable(m) => {
+                Failure::Lost(format!("the connection was lost mid-transfer ({m})"))
+            }
+            other => other,
+        });
+    }
+    Ok((code, said))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ssh_messages_become_statuses() {
+        let f = classify(
+            Some(255),
+            "fleet@127.0.0.2: Permission denied (publickey).\n",
+        );
+        assert!(matches!(f, Failure::Auth(m) if m.contains("Permission denied")));
+        let f = classify(
+            Some(255),
+            "ssh: connect to host 127.0.0.1 port 1: Connection refused\n",
+        );
+        assert!(matches!(f, Failure::Unreachable(m) if m.contains("Connection refused")));
+        let f = classify(
+            Some(255),
+            "@@@@@\n@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @\nOffending ED25519 key in /k:3\nHost key verification failed.\n",
+        );
+        assert!(matches!(f, Failure::HostKey(m) if m.contains("CHANGED") && m.contains("/k:3")));
+    }
+}
