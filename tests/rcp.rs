@@ -6,6 +6,7 @@
 mod util;
 
 use std::io::Read;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -39,7 +40,9 @@ both_transports!(
     unreachable_hosts_and_remote_errors_have_their_own_status,
     ctrl_c_mid_file_leaves_the_old_file_and_no_temporary,
     a_connection_cut_mid_file_leaves_the_old_file,
-    symlinks_on_either_side_are_replaced_never_followed
+    symlinks_on_either_side_are_replaced_never_followed,
+    owner_without_root_on_the_host_says_so,
+    a_terminal_sees_the_bytes_move
 );
 
 /// `rcp --ssh=<ssh> -F <config> --hosts <hosts>` run in `dir`.
@@ -271,24 +274,34 @@ fn hostile_names_are_copied_as_they_are_and_never_run(ssh: &str) {
         "new\nline".to_string(),
         "*".to_string(),
         "`touch x`;".to_string(),
+        "back\\slash".to_string(),
     ];
+    // A name that is not UTF-8 (Latin-1 "café").
+    let latin1 = dir.join("h").join(std::ffi::OsStr::from_bytes(b"caf\xe9"));
     for (i, n) in names.iter().enumerate() {
         dir.create(&format!("h/{n}"), format!("{i}\n"));
     }
+    std::fs::write(&latin1, "old\n").unwrap();
     rcp(&fleet, &dir, ssh)
         .args(["-r", "h", "/srv/"])
         .expect_exit(0);
-    // Again, so every file replaces an existing one (the remote mv path),
-    // and with --checksum (the remote sha256sum path).
+    // Again, so every file replaces an existing one (posix-rename),
+    // and with --checksum (the remote sha256sum path): every UTF-8 name,
+    // newline and backslash included, is found the same and skipped.
     for n in &names {
         dir.create(&format!("h/{n}"), format!("new {n}\n"));
     }
+    std::fs::write(&latin1, "new\n").unwrap();
     rcp(&fleet, &dir, ssh)
         .args(["-r", "h", "/srv/"])
         .expect_exit(0);
-    rcp(&fleet, &dir, ssh)
+    let (out, _) = rcp(&fleet, &dir, ssh)
         .args(["-r", "--checksum", "h", "/srv/"])
-        .expect_exit(0);
+        .expect_exit_text(0);
+    assert!(
+        out.contains(&format!(": 1 file, {} skipped", names.len())),
+        "{out}"
+    );
     rcp(&fleet, &dir, ssh)
         .args(["--get", "-r", "/srv/h", "got"])
         .expect_exit(0);
@@ -297,6 +310,12 @@ fn hostile_names_are_copied_as_they_are_and_never_run(ssh: &str) {
             .unwrap();
         assert_eq!(got, format!("new {n}\n"));
     }
+    let got = dir
+        .join("got")
+        .join(&fleet.addrs[0])
+        .join("h")
+        .join(std::ffi::OsStr::from_bytes(b"caf\xe9"));
+    assert_eq!(std::fs::read_to_string(got).unwrap(), "new\n");
     assert!(!marker.exists(), "a name was run by a shell");
     assert!(!dir.join("x").exists());
 }
@@ -378,6 +397,51 @@ fn unreachable_hosts_and_remote_errors_have_their_own_status(ssh: &str) {
         .args(["missing", "/srv/"])
         .expect_exit_text(2);
     assert!(err.contains("missing: No such file or directory"), "{err}");
+}
+
+fn owner_without_root_on_the_host_says_so(ssh: &str) {
+    let fleet = Fleet::start(1);
+    let dir = Dir::new(&format!("rcp-owner-{ssh}"));
+    dir.create("f", "f\n");
+    // The tests run as root: a root-owned file cannot be given to root by
+    // the fleet's login.
+    let (_, err) = rcp(&fleet, &dir, ssh)
+        .args(["--preserve", "--owner", "f", "/srv/f"])
+        .expect_exit_text(1);
+    assert!(err.contains("--owner needs root on the host"), "{err}");
+    assert_eq!(on_hosts(&fleet, &dir, "ls -A /srv"), vec!["".to_string()]);
+}
+
+fn a_terminal_sees_the_bytes_move(ssh: &str) {
+    let fleet = Fleet::start(2);
+    let dir = Dir::new(&format!("rcp-progress-{ssh}"));
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "head -c 30000000 /dev/zero > {}",
+            dir.join("f").display()
+        ))
+        .status()
+        .unwrap();
+    // stderr on a pseudo-terminal (script), stdout to a file.
+    let command = format!(
+        "{} --ssh={ssh} -F {} --hosts {} f /srv/f > out",
+        util::binary("rcp").display(),
+        fleet.config().display(),
+        fleet.hosts_file().display()
+    );
+    let seen = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(seen.status.success(), "{seen:?}");
+    let tty = String::from_utf8_lossy(&seen.stdout);
+    assert!(tty.contains("of 60.0 MB ("), "{tty}");
+    assert!(tty.contains("MB/s"), "{tty}");
+    assert!(tty.contains("2 hosts: 2 ok"), "{tty}");
+    let out = std::fs::read_to_string(dir.join("out")).unwrap();
+    assert_eq!(out.lines().count(), 2, "{out}");
 }
 
 /// Starts an upload of a 300 MB file over an old one, lets it run, cuts

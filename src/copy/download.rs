@@ -56,7 +56,7 @@ impl Job<Link> for Download {
                     continue;
                 }
             };
-            let Some(name) = src.file_name().filter(|n| safe_name(&n.to_string_lossy())) else {
+            let Some(name) = src.file_name().filter(|n| safe_name(n)) else {
                 host.tally
                     .failed(shown(src), "has no file name to copy to".into());
                 continue;
@@ -210,15 +210,14 @@ impl Remote<'_, '_> {
             Reply::Handle(h) => h,
             other => return Ok(Err(other.error())),
         };
-        let name = name.to_string_lossy();
-        let mut file = match AtomicFile::create(dir, &name) {
+        let mut file = match AtomicFile::create(dir, name) {
             Ok(f) => f,
             Err(e) => {
                 let sent = self.sftp.send_close(&handle);
                 self.call(sent)?;
                 return Ok(Err(format!(
                     "{}: {}",
-                    dir.join(&*name).display(),
+                    dir.join(name).display(),
                     plain_error(&e)
                 )));
             }
@@ -287,6 +286,7 @@ impl Remote<'_, '_> {
                         continue;
                     }
                     written += d.len() as u64;
+                    self.opts.moved(d.len() as u64);
                     if d.len() < CHUNK {
                         // The end, if the size said so (saves a round trip).
                         if size.is_some_and(|s| written >= s) {

@@ -105,6 +105,17 @@ pub struct Options {
     /// Create missing parent directories of the destination.
     pub mkdir: bool,
     pub recursive: bool,
+    /// Bytes moved so far, across hosts (the progress line).
+    pub moved: std::sync::Arc<crate::output::summary::Bytes>,
+}
+
+impl Options {
+    /// Counts `n` more bytes moved.
+    pub fn moved(&self, n: u64) {
+        self.moved
+            .done
+            .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 /// What happened to one file.

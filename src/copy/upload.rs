@@ -129,6 +129,15 @@ fn attrs_of(e: &Entry, opts: &Options) -> Attrs {
     }
 }
 
+/// Why a copy's attributes could not be set, in the user's terms.
+fn attrs_error(opts: &Options, why: String) -> String {
+    if opts.owner {
+        format!("setting owner, mode and times: {why} (--owner needs root on the host)")
+    } else {
+        format!("setting mode and times: {why}")
+    }
+}
+
 /// A temporary name beside `target`.
 fn temp_for(target: &Path) -> PathBuf {
     let name = target.file_name().map(|n| n.as_bytes()).unwrap_or_default();
@@ -315,8 +324,10 @@ enum Step {
     Symlink,
     /// A write of this many bytes.
     Write(u64),
-    /// An fsync, setstat or close.
+    /// An fsync or close.
     Data,
+    /// Setting mode and times (and owner).
+    Attrs,
     /// Making a directory of the tree.
     Mkdir,
     /// Looking at what is there when making it failed.
@@ -455,7 +466,10 @@ impl<'p> Flights<'p> {
                 }
                 return Ok(());
             }
-            Step::Write(n) => self.writing -= n,
+            Step::Write(n) => {
+                self.writing -= n;
+                host.opts.moved(n);
+            }
             _ => {}
         }
         let Some(f) = self.slots[slot].as_mut() else {
@@ -512,6 +526,14 @@ impl<'p> Flights<'p> {
                     f.done = true;
                 }
             },
+            Step::Attrs => {
+                f.pending -= 1;
+                if let Err(why) = reply.ok()
+                    && f.error.is_none()
+                {
+                    f.error = Some(attrs_error(host.opts, why));
+                }
+            }
             Step::Write(_) | Step::Data => {
                 f.pending -= 1;
                 if let Err(why) = reply.ok()
@@ -608,11 +630,12 @@ impl<'p> Flights<'p> {
                     }
                     if host.opts.preserve {
                         let attrs = attrs_of(f.entry, host.opts);
-                        ids.push(
-                            host.sftp
-                                .send_fsetstat(&handle, &attrs)
-                                .map_err(|e| host.lost(e))?,
-                        );
+                        let id = host
+                            .sftp
+                            .send_fsetstat(&handle, &attrs)
+                            .map_err(|e| host.lost(e))?;
+                        f.pending += 1;
+                        self.inflight.insert(id, (slot, Step::Attrs));
                     }
                 }
                 ids.push(host.sftp.send_close(&handle).map_err(|e| host.lost(e))?);
@@ -720,11 +743,20 @@ fn feed(host: &mut Remote, entry: &Entry, target: &Path) -> Result<(), Failure> 
     let sent = host.sftp.send_close(&handle);
     host.call(sent)?;
     let path = tmp.to_str().unwrap_or_default();
+    let mut counted = 0;
+    let opts = host.opts;
     let fed = host
         .link
-        .feed(local, path, host.work.stop, host.work.deadline);
+        .feed(local, path, host.work.stop, host.work.deadline, &mut |at| {
+            opts.moved(at.saturating_sub(counted));
+            counted = counted.max(at);
+        });
     let failed = match fed {
-        Ok(Ok(())) => None,
+        Ok(Ok(())) => {
+            // The last stretch, read after the last look.
+            opts.moved(size.saturating_sub(counted));
+            None
+        }
         Ok(Err(why)) => Some(why),
         Err(f) => {
             // Cancelled, late or lost: remove the temporary file while the
@@ -758,7 +790,7 @@ fn feed(host: &mut Remote, entry: &Entry, target: &Path) -> Result<(), Failure> 
                 .sftp
                 .send_fsetstat(&handle, &attrs_of(entry, host.opts));
             if let Err(why) = host.call(sent)?.ok() {
-                return Ok(Err(format!("setting mode and times: {why}")));
+                return Ok(Err(attrs_error(host.opts, why)));
             }
         }
         let sent = host.sftp.send_close(&handle);

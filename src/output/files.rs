@@ -62,9 +62,12 @@ fn create_exclusive(dir: &Path, prefix: &str, mode: u32) -> io::Result<(File, Pa
 }
 
 /// Whether `name` can be a file name in a directory we write to: not
-/// empty, not `.` or `..`, no `/` or NUL.
-pub fn safe_name(name: &str) -> bool {
-    !name.is_empty() && name != "." && name != ".." && !name.contains(['/', '\0'])
+/// empty, not `.` or `..`, no `/` or NUL. (Any other bytes are fine: a
+/// file name need not be UTF-8.)
+pub fn safe_name(name: impl AsRef<std::ffi::OsStr>) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let name = name.as_ref().as_bytes();
+    !name.is_empty() && name != b"." && name != b".." && !name.contains(&b'/') && !name.contains(&0)
 }
 
 /// A file being written to a temporary name beside its target; `commit`
@@ -77,14 +80,16 @@ pub struct AtomicFile {
 
 impl AtomicFile {
     /// Starts writing `dir/name` (mode 0644, as the user's umask allows).
-    pub fn create(dir: &Path, name: &str) -> io::Result<AtomicFile> {
+    pub fn create(dir: &Path, name: impl AsRef<std::ffi::OsStr>) -> io::Result<AtomicFile> {
+        let name = name.as_ref();
         if !safe_name(name) {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
-                format!("'{name}' is not a safe file name"),
+                format!("'{}' is not a safe file name", name.to_string_lossy()),
             ));
         }
-        let (file, tmp) = create_exclusive(dir, name, 0o644)?;
+        // The temporary's name only needs to say whose it is.
+        let (file, tmp) = create_exclusive(dir, &name.to_string_lossy(), 0o644)?;
         Ok(AtomicFile {
             file: Some(file),
             tmp,

@@ -16,7 +16,7 @@ pub mod record;
 pub mod summary;
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -58,6 +58,8 @@ pub struct Settings {
     pub colour_out: bool,
     pub colour_err: bool,
     pub progress: bool,
+    /// Bytes moved, shown on the progress line (rcp).
+    pub bytes: Option<Arc<summary::Bytes>>,
     /// What the run counts, when not hosts: ("check", "checks").
     pub noun: Option<(&'static str, &'static str)>,
     /// No summary (`-q`): under xargs, one "1 host: 1 ok" per call is noise.
@@ -132,6 +134,7 @@ struct Run {
     local_error: bool,
     /// Hosts whose output files could not be written.
     files_failed: Vec<String>,
+    out_is_terminal: bool,
 }
 
 impl Run {
@@ -162,6 +165,7 @@ impl Run {
             log,
             local_error: false,
             files_failed: Vec::new(),
+            out_is_terminal: std::io::stdout().is_terminal(),
         })
     }
 
@@ -272,7 +276,12 @@ impl Run {
 
     fn draw(&mut self) {
         if let Some(p) = &mut self.progress {
-            let _ = p.draw(&mut self.err, &self.tally);
+            // Output on the same terminal lands first, so the line is
+            // drawn after it, never inside it.
+            if self.out_is_terminal {
+                self.out.settle(Duration::from_millis(100));
+            }
+            let _ = p.draw(&mut self.err, &self.tally, self.settings.bytes.as_deref());
         }
     }
 

@@ -12,7 +12,7 @@ use std::fs::File;
 use std::io::{self, Write};
 use std::mem::ManuallyDrop;
 use std::os::fd::FromRawFd;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -32,6 +32,18 @@ struct State {
     closed: AtomicBool,
     /// A write failed otherwise.
     error: Mutex<Option<io::Error>>,
+    /// Blocks handed to the writer, and blocks it is done with.
+    shipped: AtomicU64,
+    written: AtomicU64,
+}
+
+/// Counts a block as done when the writer is through with it.
+struct Done<'a>(&'a AtomicU64);
+
+impl Drop for Done<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 /// A buffered, bounded standard stream.
@@ -91,6 +103,7 @@ impl Pump {
                 // File is never dropped, so it is never closed here.
                 let mut out = ManuallyDrop::new(unsafe { File::from_raw_fd(fd) });
                 for block in rx {
+                    let _done = Done(&st.written);
                     if st.closed.load(Ordering::Relaxed) {
                         continue;
                     }
@@ -147,10 +160,26 @@ impl Pump {
                 }
             }
             match tx.send_timeout(block, Duration::from_millis(50)) {
-                Ok(()) => return,
+                Ok(()) => {
+                    self.state.shipped.fetch_add(1, Ordering::Relaxed);
+                    return;
+                }
                 Err(SendTimeoutError::Timeout(b)) => block = b,
                 Err(SendTimeoutError::Disconnected(_)) => return,
             }
+        }
+    }
+
+    /// Hands over what is buffered and waits (up to `max`) until it is
+    /// written: a progress line on the terminal then lands after it.
+    pub fn settle(&mut self, max: Duration) {
+        self.ship();
+        let until = Instant::now() + max;
+        while self.state.written.load(Ordering::Relaxed)
+            < self.state.shipped.load(Ordering::Relaxed)
+            && Instant::now() < until
+        {
+            std::thread::sleep(Duration::from_millis(1));
         }
     }
 

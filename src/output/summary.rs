@@ -104,6 +104,15 @@ impl Tally {
 pub struct Progress {
     shown: bool,
     last: Instant,
+    started: Instant,
+}
+
+/// Bytes moved so far, for tools that move files: workers add to `done`;
+/// `total` is 0 when not known ahead (downloads).
+#[derive(Debug, Default)]
+pub struct Bytes {
+    pub done: std::sync::atomic::AtomicU64,
+    pub total: u64,
 }
 
 impl Progress {
@@ -111,18 +120,46 @@ impl Progress {
         Progress {
             shown: false,
             last: Instant::now() - Duration::from_secs(1),
+            started: Instant::now(),
         }
     }
 
     /// Redraws, at most ten times a second (and always for the last host).
-    pub fn draw(&mut self, err: &mut dyn Write, tally: &Tally) -> io::Result<()> {
+    pub fn draw(
+        &mut self,
+        err: &mut dyn Write,
+        tally: &Tally,
+        bytes: Option<&Bytes>,
+    ) -> io::Result<()> {
         if tally.done < tally.total && self.last.elapsed() < Duration::from_millis(100) {
             return Ok(());
         }
         self.last = Instant::now();
         let counts = tally.headline();
         let counts = counts.split_once(": ").map_or("", |(_, c)| c);
-        write!(err, "\r\x1b[K[{}/{}] {counts}", tally.done, tally.total)?;
+        let moved = bytes.map_or(String::new(), |b| {
+            let done = b.done.load(std::sync::atomic::Ordering::Relaxed);
+            let rate = done as f64 / self.started.elapsed().as_secs_f64().max(0.001);
+            let of = if b.total > 0 {
+                format!(
+                    " of {} ({}%)",
+                    crate::copy::human_bytes(b.total),
+                    done.saturating_mul(100) / b.total
+                )
+            } else {
+                String::new()
+            };
+            format!(
+                " · {}{of} · {}/s",
+                crate::copy::human_bytes(done),
+                crate::copy::human_bytes(rate as u64)
+            )
+        });
+        write!(
+            err,
+            "\r\x1b[K[{}/{}] {counts}{moved}",
+            tally.done, tally.total
+        )?;
         err.flush()?;
         self.shown = true;
         Ok(())

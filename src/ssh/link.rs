@@ -139,12 +139,13 @@ impl Link {
         path: &str,
         stop: &Stop,
         deadline: Option<Instant>,
+        progress: &mut dyn FnMut(u64),
     ) -> Result<Result<(), String>, Failure> {
         let Link::OpenSsh { spec, .. } = self else {
             return Ok(Err("not available on this transport".to_string()));
         };
         let command = format!("cat > {}", super::shell_quote(path));
-        let (code, said) = openssh::feed(spec, &command, file, stop, deadline)?;
+        let (code, said) = openssh::feed(spec, &command, file, stop, deadline, progress)?;
         Ok(match code {
             Some(0) => Ok(()),
             _ => Err(said

@@ -350,14 +350,16 @@ pub fn run(
 /// Runs `command` on the host with `input` as its standard input, read
 /// by ssh itself (no copy through us: a large file goes at ssh's own
 /// speed). The caller's thread polls: a cancel or the deadline kills the
-/// process group. Returns the exit code and what the command said on
-/// standard error.
+/// process group; `progress` hears how far ssh has read (its descriptor's
+/// offset, from /proc). Returns the exit code and what the command said
+/// on standard error.
 pub fn feed(
     spec: &Spec,
     command: &str,
     input: std::fs::File,
     stop: &Stop,
     deadline: Option<Instant>,
+    progress: &mut dyn FnMut(u64),
 ) -> Result<(Option<i32>, String), Failure> {
     if stop.cancelled() {
         return Err(Failure::Interrupted);
@@ -388,11 +390,19 @@ pub fn feed(
         }
         let _ = child.wait();
     };
+    let fdinfo = format!("/proc/{}/fdinfo/0", child.id());
     let code = loop {
         match child.try_wait() {
             Ok(Some(st)) => break st.code(),
             Ok(None) => {}
             Err(_) => break None,
+        }
+        if let Some(pos) = std::fs::read_to_string(&fdinfo).ok().and_then(|t| {
+            t.lines()
+                .find_map(|l| l.strip_prefix("pos:"))
+                .and_then(|v| v.trim().parse().ok())
+        }) {
+            progress(pos);
         }
         if stop.cancelled() {
             kill(&mut child);

@@ -452,6 +452,7 @@ fn settings(args: &Args, local: bool) -> output::Settings {
         colour_out: args.common.color.for_stdout(),
         colour_err: args.common.color.for_stderr(),
         progress: false,
+        bytes: None,
         noun: local.then_some(("check", "checks")),
         quiet: args.fleet.quiet,
     }

@@ -18,6 +18,7 @@ use crate::engine::{self, Connector, Job};
 use crate::fleet::{self, FleetArgs};
 use crate::output::capture::Capture;
 use crate::output::display::PerHost;
+use crate::output::summary::Bytes;
 use crate::output::{self, HostInfo};
 use crate::ssh::link::{Link, Transport};
 use crate::stop::Stop;
@@ -224,7 +225,7 @@ pub fn main() -> i32 {
 }
 
 /// Runs; returns the exit code.
-pub fn run(args: Args) -> i32 {
+pub fn run(mut args: Args) -> i32 {
     let (last, rest) = match args.operands.split_last() {
         Some((last, rest)) if !rest.is_empty() => (PathBuf::from(last), rest.to_vec()),
         _ => {
@@ -258,6 +259,7 @@ pub fn run(args: Args) -> i32 {
             exit::report("rcp", e);
             return exit::USAGE;
         }
+        args.copy.moved = Arc::new(Bytes::default());
         let job = Download {
             sources,
             localdir: last,
@@ -276,6 +278,10 @@ pub fn run(args: Args) -> i32 {
         for warning in &plan.skipped {
             exit::report("rcp", warning);
         }
+        args.copy.moved = Arc::new(Bytes {
+            total: plan.bytes() * infos.len() as u64,
+            ..Bytes::default()
+        });
         let job = Upload {
             plan,
             dest: last,
@@ -292,15 +298,15 @@ fn execute<J: Job<Link>>(
     labels: Arc<Vec<String>>,
     job: J,
 ) -> i32 {
+    let job_bytes = args.copy.moved.clone();
     let settings = output::Settings {
         tool: "rcp",
         failed: args.fleet.failed.clone(),
         log: args.fleet.log.clone(),
         colour_out: args.common.color.for_stdout(),
         colour_err: args.common.color.for_stderr(),
-        progress: std::io::stderr().is_terminal()
-            && !std::io::stdout().is_terminal()
-            && !args.fleet.quiet,
+        progress: std::io::stderr().is_terminal() && !args.fleet.quiet,
+        bytes: Some(job_bytes),
         noun: None,
         quiet: args.fleet.quiet,
     };

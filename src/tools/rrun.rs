@@ -339,6 +339,7 @@ fn execute(plan: Plan) -> i32 {
         colour_out: args.common.color.for_stdout(),
         colour_err: args.common.color.for_stderr(),
         progress: std::io::stderr().is_terminal() && !args.fleet.quiet,
+        bytes: None,
         noun: None,
         quiet: args.fleet.quiet,
     };
