@@ -444,6 +444,48 @@ fn a_terminal_sees_the_bytes_move(ssh: &str) {
     assert_eq!(out.lines().count(), 2, "{out}");
 }
 
+#[test]
+fn the_openssh_transport_reads_ssh_config_as_ssh_does() {
+    // Include with a glob, Match, a token and ProxyCommand: ssh itself
+    // reads them, and rcp passes nothing the config could have said.
+    let fleet = Fleet::start(1);
+    let dir = Dir::new("rcp-config");
+    dir.create("f", "f\n");
+    let marker = dir.join("proxied");
+    dir.create(
+        "conf.d/db.conf",
+        format!(
+            "Host db1\n  HostName {addr}\n  ProxyCommand sh -c 'touch {marker}; exec ssh -F {base} -W %h:%p {addr}'\n",
+            addr = fleet.addrs[0],
+            marker = marker.display(),
+            base = fleet.config().display()
+        ),
+    );
+    let config = dir.create(
+        "config",
+        format!(
+            "Include {}/conf.d/*.conf\nMatch originalhost db1\n  User fleet\n  Port {}\n  IdentityFile {}\n               IdentitiesOnly yes\n  UserKnownHostsFile {}\n",
+            dir.path().display(),
+            fleet.port,
+            util::fleet::keys().client_key.display(),
+            fleet.known_hosts().display()
+        ),
+    );
+    let (out, err) = dir
+        .command("rcp")
+        .arg("--ssh=openssh")
+        .arg("-F")
+        .arg(&config)
+        .args(["-H", "db1", "f", "/srv/through-proxy"])
+        .expect_exit_text(0);
+    assert!(out.contains("db1: 1 file"), "{out}{err}");
+    assert!(marker.exists(), "the ProxyCommand was not used");
+    assert_eq!(
+        on_hosts(&fleet, &dir, "cat /srv/through-proxy"),
+        vec!["f\n"]
+    );
+}
+
 /// Starts an upload of a 300 MB file over an old one, lets it run, cuts
 /// it with `cut`, and checks the old file is whole and no temporary is left.
 fn cut_off_mid_file(

@@ -365,16 +365,31 @@ impl Links {
             Transport::Auto => !opts.ask_password && crate::ssh::openssh::available(),
         };
         if openssh {
+            // What fleetkit read of ssh_config only decides its own
+            // defaults; ssh reads the file itself.
+            let config = opts.ssh_config().unwrap_or_default();
             Links {
                 native: None,
                 openssh: hosts
                     .into_iter()
                     .map(|h| {
+                        let c = config.resolve(&h.target.host);
                         Arc::new(crate::ssh::openssh::Spec {
                             alias: h.target.host.clone(),
-                            dest: h.dest,
-                            config: opts.config.clone(),
+                            user: h.target.user.clone().or_else(|| opts.user.clone()),
+                            port: h.target.port.or(opts.port),
                             identities: opts.identities.clone(),
+                            host_key: opts.host_key.or(c
+                                .strict_host_key_checking
+                                .is_none()
+                                .then_some(Policy::AcceptNew)),
+                            connect_timeout: opts.connect_timeout.or(c
+                                .connect_timeout
+                                .is_none()
+                                .then_some(Duration::from_secs(10))),
+                            prefer_gcm: c.ciphers.is_none(),
+                            config: opts.config.clone(),
+                            wait: h.dest.connect_timeout + Duration::from_secs(5),
                         })
                     })
                     .collect(),

@@ -98,7 +98,6 @@ impl Resolver<'_> {
             known_hosts,
             policy,
             jump,
-            ciphers: c.ciphers.clone(),
         })
     }
 }

@@ -45,7 +45,7 @@ impl Link {
     /// Starts the OpenSSH transport's SFTP process and greets it, all
     /// within `connect_timeout`.
     pub fn open_ssh(spec: Arc<Spec>, stop: &Arc<Stop>) -> Result<Link, Failure> {
-        let deadline = Instant::now() + spec.dest.connect_timeout + Duration::from_secs(5);
+        let deadline = Instant::now() + spec.wait;
         let mut process = Process::spawn(
             &spec,
             &openssh::Remote::Subsystem("sftp"),

@@ -22,23 +22,35 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::known_hosts::Policy;
-use super::session::Destination;
 use crate::outcome::{Exit, Failure};
 use crate::stop::{Stop, Watch};
 
-/// How to reach one host with `ssh`.
-#[derive(Clone, Debug)]
+/// How to reach one host with `ssh`. ssh resolves the host through
+/// ssh_config itself (Include, Match, ProxyCommand, tokens and all): only
+/// what the command line says is passed, so a config value is never
+/// overridden by fleetkit's own reading of the file.
+#[derive(Clone, Debug, Default)]
 pub struct Spec {
-    /// The host as the list names it: ssh resolves it through the same
-    /// ssh_config (Include, Match, ProxyCommand and all).
+    /// The host as the list names it.
     pub alias: String,
-    /// What fleetkit resolved: user, port and host-key policy are passed
-    /// explicitly, so both transports connect as the same user.
-    pub dest: Destination,
+    /// `user@` in the list, or `-l`.
+    pub user: Option<String>,
+    /// `:port` in the list, or `--port`.
+    pub port: Option<u16>,
+    /// `-i` files.
+    pub identities: Vec<PathBuf>,
+    /// `--host-key`, or fleetkit's default (accept-new) where ssh_config
+    /// sets none.
+    pub host_key: Option<Policy>,
+    /// `--connect-timeout`, or fleetkit's default where ssh_config sets
+    /// none.
+    pub connect_timeout: Option<Duration>,
+    /// Put AES-GCM first (ssh_config sets no Ciphers).
+    pub prefer_gcm: bool,
     /// `-F`, when given.
     pub config: Option<PathBuf>,
-    /// `-i` files from the command line.
-    pub identities: Vec<PathBuf>,
+    /// How long the connection may take to come up, greeting included.
+    pub wait: Duration,
 }
 
 /// What the process runs on the host.
@@ -52,7 +64,6 @@ pub enum Remote<'a> {
 impl Spec {
     /// ssh's arguments, ending with the host and what to run.
     fn args(&self, remote: &Remote) -> Vec<OsString> {
-        let d = &self.dest;
         let mut a: Vec<OsString> = Vec::new();
         let mut opt = |s: String| {
             a.push("-o".into());
@@ -60,40 +71,28 @@ impl Spec {
         };
         opt("BatchMode=yes".into());
         opt("LogLevel=ERROR".into());
-        opt(format!(
-            "ConnectTimeout={}",
-            d.connect_timeout.as_secs_f64().ceil().max(1.0) as u64
-        ));
-        match d.policy {
-            Policy::Strict => opt("StrictHostKeyChecking=yes".into()),
-            Policy::AcceptNew => opt("StrictHostKeyChecking=accept-new".into()),
-            Policy::Off => {
+        if let Some(t) = self.connect_timeout {
+            opt(format!(
+                "ConnectTimeout={}",
+                t.as_secs_f64().ceil().max(1.0) as u64
+            ));
+        }
+        match self.host_key {
+            Some(Policy::Strict) => opt("StrictHostKeyChecking=yes".into()),
+            Some(Policy::AcceptNew) => opt("StrictHostKeyChecking=accept-new".into()),
+            Some(Policy::Off) => {
                 opt("StrictHostKeyChecking=no".into());
                 opt("UserKnownHostsFile=/dev/null".into());
                 opt("GlobalKnownHostsFile=/dev/null".into());
             }
+            None => {}
         }
-        if d.policy != Policy::Off {
-            let files: Vec<String> = d
-                .known_hosts
-                .files()
-                .iter()
-                .map(|f| format!("\"{}\"", f.display()))
-                .collect();
-            if !files.is_empty() {
-                opt(format!("UserKnownHostsFile={}", files.join(" ")));
-            }
-        }
-        if d.identities_only {
-            opt("IdentitiesOnly=yes".into());
-        }
-        // Prefer AES-GCM where the CPU has AES instructions (OpenSSH puts
-        // ChaCha20 first, which is half as fast there), unless ssh_config
-        // chose the ciphers.
-        if d.ciphers.is_none() && cpu_has_aes() {
+        // AES-GCM where the CPU has AES instructions (OpenSSH puts
+        // ChaCha20 first, which is half as fast there).
+        if self.prefer_gcm && cpu_has_aes() {
             opt("Ciphers=^aes128-gcm@openssh.com".into());
         }
-        for f in d.identity_files.iter().chain(&self.identities) {
+        for f in &self.identities {
             a.push("-i".into());
             a.push(f.into());
         }
@@ -102,10 +101,14 @@ impl Spec {
             a.push(cfg.into());
         }
         a.extend(["-x".into(), "-a".into(), "-T".into()]);
-        a.push("-p".into());
-        a.push(d.port.to_string().into());
-        a.push("-l".into());
-        a.push(d.user.clone().into());
+        if let Some(port) = self.port {
+            a.push("-p".into());
+            a.push(port.to_string().into());
+        }
+        if let Some(user) = &self.user {
+            a.push("-l".into());
+            a.push(user.into());
+        }
         if let Remote::Subsystem(_) = remote {
             a.push("-s".into());
         }

@@ -40,8 +40,6 @@ pub struct Destination {
     pub policy: Policy,
     /// The jump host to go through (ssh_config's ProxyJump, one hop).
     pub jump: Option<Box<Destination>>,
-    /// ssh_config's `Ciphers`, when it sets them.
-    pub ciphers: Option<String>,
 }
 
 /// What every connection shares.
