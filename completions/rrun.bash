@@ -74,7 +74,7 @@ _rrun() {
             ;;
     esac
     if [[ "$cur" == -* ]]; then
-        COMPREPLY=($(compgen -W "-H --host --hosts -l --user -i --identity --port -F --config -A --ask-password --host-key -p --fanout --connect-timeout --retry --failed --log -q --quiet --json -t --timeout -I --stdin --script -N --no-prefix --inline -g --gather -o --outdir -e --errdir --color --help -h --version" -- "$cur"))
+        COMPREPLY=($(compgen -W "-H --host --hosts -l --user -i --identity --port -F --config -A --ask-password --host-key -p --fanout --connect-timeout --retry --failed --log -q --quiet --json -t --timeout -I --stdin --script -G --show-config -N --no-prefix --inline -g --gather -o --outdir -e --errdir --color --help -h --version" -- "$cur"))
     else
         COMPREPLY=()
     fi

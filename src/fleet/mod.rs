@@ -17,7 +17,7 @@ use crate::cli::{self, Flag};
 use crate::engine::{Connector, Failure};
 use crate::hosts::{self, Target};
 use crate::ssh::auth::Credentials;
-use crate::ssh::config::{Config, home};
+use crate::ssh::config::Config;
 use crate::ssh::known_hosts::Policy;
 use crate::ssh::session::{self, Connection, Context, Destination};
 use crate::stop::Stop;
@@ -304,18 +304,16 @@ impl Options {
         Ok(hosts::dedupe(targets))
     }
 
-    /// The ssh_config in force (-F, else ~/.ssh/config).
+    /// The ssh_config in force (-F alone, else ~/.ssh/config and
+    /// /etc/ssh/ssh_config).
     pub fn ssh_config(&self) -> Result<Config, String> {
-        match &self.config {
-            Some(path) => {
-                if !path.exists() {
-                    return Err(format!("{}: no such ssh_config file (-F)", path.display()));
-                }
-                Config::load(path)
+        Config::load_for(self.config.as_deref()).map_err(|e| {
+            if e.line == 0 {
+                e.to_string()
+            } else {
+                format!("ssh_config: {e}")
             }
-            None => Config::load(&home().join(".ssh/config")),
-        }
-        .map_err(|e| format!("ssh_config: {e}"))
+        })
     }
 
     /// Each target resolved through the command line and ssh_config.
@@ -373,21 +371,21 @@ impl Links {
                 openssh: hosts
                     .into_iter()
                     .map(|h| {
-                        let c = config.resolve(&h.target.host);
+                        let c = config.resolve_host(&h.target.host);
                         Arc::new(crate::ssh::openssh::Spec {
                             alias: h.target.host.clone(),
                             user: h.target.user.clone().or_else(|| opts.user.clone()),
                             port: h.target.port.or(opts.port),
                             identities: opts.identities.clone(),
                             host_key: opts.host_key.or(c
-                                .strict_host_key_checking
+                                .first("stricthostkeychecking")
                                 .is_none()
                                 .then_some(Policy::AcceptNew)),
                             connect_timeout: opts.connect_timeout.or(c
-                                .connect_timeout
+                                .first("connecttimeout")
                                 .is_none()
                                 .then_some(Duration::from_secs(10))),
-                            prefer_gcm: c.ciphers.is_none(),
+                            prefer_gcm: c.first("ciphers").is_none(),
                             config: opts.config.clone(),
                             wait: h.dest.connect_timeout + Duration::from_secs(5),
                         })

@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use super::{Host, Options};
 use crate::hosts::{self, Target};
-use crate::ssh::config::{Config, home};
+use crate::ssh::auth::AgentChoice;
+use crate::ssh::config::{Config, Query, home, keywords, tokens};
 use crate::ssh::known_hosts::{KnownHosts, Policy};
 use crate::ssh::session::Destination;
 
@@ -45,29 +46,95 @@ struct Resolver<'a> {
 
 impl Resolver<'_> {
     fn destination(&mut self, target: &Target, with_jump: bool) -> Result<Destination, String> {
-        let (opts, c) = (self.opts, self.config.resolve(&target.host));
-        let files = if c.user_known_hosts_files.is_empty() {
-            vec![home().join(".ssh/known_hosts")]
-        } else {
-            c.user_known_hosts_files.clone()
+        let opts = self.opts;
+        let c = self.config.resolve(&Query {
+            host: target.host.clone(),
+            user: target.user.clone().or_else(|| opts.user.clone()),
+            port: target.port.or(opts.port),
+            local_user: self.local_user.clone(),
+        });
+        if let Some((key, s)) = keywords::native_gap(&c) {
+            return Err(format!(
+                "ssh_config: {}:{}: {key} {} (for {}) needs OpenSSH itself, which fleetkit's \
+                 native SSH cannot stand in for (rcp --ssh=openssh can; or set it only for \
+                 the hosts that need it)",
+                s.place.file,
+                s.place.line,
+                s.args.join(" "),
+                target.host
+            ));
+        }
+        if let Some(why) = c.jump_loop() {
+            return Err(format!("ssh_config: {} (for {})", why, target.host));
+        }
+        let t = c.tokens();
+        let file = |raw: &str| {
+            tokens::expand_file(raw, &t)
+                .map_err(|e| format!("ssh_config: {} (for {})", e, target.host))
         };
+        let mut files = Vec::new();
+        match c.get("userknownhostsfile") {
+            Some(s) => {
+                for f in &s.args {
+                    files.push(file(f)?);
+                }
+            }
+            None => files.push(home().join(".ssh/known_hosts")),
+        }
+        // The system's known hosts are read too (new keys go to the first
+        // user file).
+        match c.get("globalknownhostsfile") {
+            Some(s) => {
+                for f in &s.args {
+                    files.push(file(f)?);
+                }
+            }
+            None => files.push(PathBuf::from("/etc/ssh/ssh_known_hosts")),
+        }
         let known_hosts = self
             .known
             .entry(files.clone())
             .or_insert_with(|| Arc::new(KnownHosts::load(files)))
             .clone();
-        let policy = opts
-            .host_key
-            .unwrap_or(match c.strict_host_key_checking.as_deref() {
-                Some("no" | "off") => Policy::Off,
-                Some("yes" | "ask") => Policy::Strict,
+        let policy = opts.host_key.unwrap_or(
+            match c
+                .first("stricthostkeychecking")
+                .map(str::to_ascii_lowercase)
+                .as_deref()
+            {
+                Some("no" | "off" | "false") => Policy::Off,
+                Some("yes" | "ask" | "true") => Policy::Strict,
                 _ => Policy::AcceptNew,
-            });
-        // The jump host is itself resolved through ssh_config (one hop: its
-        // own ProxyJump is not followed).
-        let jump = match (&c.proxy_jump, with_jump) {
-            (Some(spec), true) => {
-                let hop = hosts::parse_entry(spec)
+            },
+        );
+        let mut identity_files = Vec::new();
+        for s in c.all("identityfile") {
+            identity_files.push(file(&s.args[0])?);
+        }
+        let proxy = tokens::Tokens {
+            h: c.hostname(),
+            n: target.host.clone(),
+            p: c.port().to_string(),
+            r: c.user(),
+            ..tokens::Tokens::default()
+        };
+        let proxy_command = match c.proxy_command() {
+            Some(cmd) => Some(
+                tokens::expand(&cmd, &proxy, tokens::PROXY)
+                    .map_err(|e| format!("ssh_config: ProxyCommand {e} (for {})", target.host))?,
+            ),
+            None => None,
+        };
+        // ProxyJump a,b,c: the target is reached through c, c through b,
+        // b through a. A hop is resolved through ssh_config too, without
+        // its own ProxyJump.
+        let mut jump: Option<Box<Destination>> = None;
+        if with_jump {
+            for spec in c.proxy_jump() {
+                let spec = tokens::expand(&spec, &proxy, tokens::PROXY)
+                    .map_err(|e| format!("ssh_config: ProxyJump {e} (for {})", target.host))?;
+                let spec = spec.strip_prefix("ssh://").unwrap_or(&spec).to_string();
+                let hop = hosts::parse_entry(&spec)
                     .ok()
                     .and_then(|mut t| (t.len() == 1).then(|| t.remove(0)))
                     .ok_or_else(|| {
@@ -76,28 +143,55 @@ impl Resolver<'_> {
                             target.host
                         )
                     })?;
-                Some(Box::new(self.destination(&hop, false)?))
+                let mut hop = self.destination(&hop, false)?;
+                hop.jump = jump.take();
+                jump = Some(Box::new(hop));
             }
-            _ => None,
+        }
+        let seconds = |key: &str| {
+            c.first(key)
+                .and_then(|v| v.parse::<u64>().ok())
+                .map(Duration::from_secs)
         };
+        let methods = ["kexalgorithms", "hostkeyalgorithms", "ciphers", "macs"]
+            .into_iter()
+            .filter_map(|k| c.first(k).map(|v| (k, v.to_string())))
+            .collect();
         Ok(Destination {
-            host: c.hostname.clone().unwrap_or_else(|| target.host.clone()),
-            port: target.port.or(opts.port).or(c.port).unwrap_or(22),
-            user: target
-                .user
-                .clone()
-                .or_else(|| opts.user.clone())
-                .or(c.user.clone())
-                .unwrap_or_else(|| self.local_user.clone()),
-            identity_files: c.identity_files.clone(),
-            identities_only: c.identities_only,
+            host: c.hostname(),
+            port: c.port(),
+            user: c.user(),
+            identity_files,
+            identities_only: c.yes("identitiesonly").unwrap_or(false),
             connect_timeout: opts
                 .connect_timeout
-                .or(c.connect_timeout)
+                .or(seconds("connecttimeout"))
                 .unwrap_or(Duration::from_secs(10)),
             known_hosts,
             policy,
             jump,
+            proxy_command,
+            host_key_alias: c.first("hostkeyalias").map(str::to_string),
+            methods,
+            batch_mode: c.yes("batchmode").unwrap_or(false),
+            agent: match c.first("identityagent") {
+                None => AgentChoice::Environment,
+                Some(v) if v.eq_ignore_ascii_case("none") => AgentChoice::None,
+                Some("SSH_AUTH_SOCK") => AgentChoice::Environment,
+                Some(v) => {
+                    // `$VAR` names an environment variable holding the path.
+                    let raw = match v.strip_prefix('$') {
+                        Some(var) => std::env::var(var).unwrap_or_default(),
+                        None => v.to_string(),
+                    };
+                    AgentChoice::Socket(file(&raw)?)
+                }
+            },
+            attempts: c
+                .first("connectionattempts")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(1u32)
+                .max(1),
         })
     }
 }

@@ -88,18 +88,41 @@ impl Credentials {
 }
 
 /// Tries every method in turn; `Err` says what was tried.
-pub fn authenticate(
-    sess: &Session,
-    user: &str,
-    config_files: &[PathBuf],
-    identities_only: bool,
-    creds: &Credentials,
-) -> Result<(), String> {
+/// Which agent to ask (ssh_config's IdentityAgent).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum AgentChoice {
+    /// `$SSH_AUTH_SOCK`.
+    #[default]
+    Environment,
+    None,
+    Socket(PathBuf),
+}
+
+/// Whom to log in as, with what.
+pub struct Login<'a> {
+    pub user: &'a str,
+    /// IdentityFile from ssh_config.
+    pub config_files: &'a [PathBuf],
+    pub identities_only: bool,
+    pub agent: &'a AgentChoice,
+    /// Never ask on the terminal (ssh_config's BatchMode).
+    pub batch: bool,
+}
+
+pub fn authenticate(sess: &Session, login: &Login, creds: &Credentials) -> Result<(), String> {
+    let (user, config_files, identities_only) =
+        (login.user, login.config_files, login.identities_only);
     let mut attempts = 0;
     let mut tried = Vec::new();
+    let agent_socket = match login.agent {
+        AgentChoice::Environment => std::env::var_os("SSH_AUTH_SOCK").map(PathBuf::from),
+        AgentChoice::None => None,
+        AgentChoice::Socket(p) => Some(p.clone()),
+    };
     if !identities_only
-        && std::env::var_os("SSH_AUTH_SOCK").is_some()
+        && let Some(socket) = agent_socket
         && let Ok(mut agent) = sess.agent()
+        && agent.set_identity_path(&socket).is_ok()
         && agent.connect().is_ok()
         && agent.list_identities().is_ok()
     {
@@ -135,6 +158,13 @@ pub fn authenticate(
             continue;
         };
         let passphrase = if is_encrypted(&text) {
+            if login.batch {
+                tried.push(format!(
+                    "{} (encrypted, BatchMode: not asked)",
+                    key.display()
+                ));
+                continue;
+            }
             match creds.passphrase(&key) {
                 Ok(Some(p)) => Some(p),
                 Ok(None) => {
@@ -159,7 +189,7 @@ pub fn authenticate(
             return Ok(());
         }
     }
-    if creds.ask_password && attempts < MAX_ATTEMPTS {
+    if creds.ask_password && !login.batch && attempts < MAX_ATTEMPTS {
         match creds.password(user) {
             Ok(Some(p)) => {
                 tried.push("password".to_string());

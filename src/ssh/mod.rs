@@ -9,6 +9,7 @@ pub mod jump;
 pub mod known_hosts;
 pub mod link;
 pub mod openssh;
+pub mod proxy;
 pub mod session;
 
 /// Quotes one word for the remote POSIX shell, so it arrives as one

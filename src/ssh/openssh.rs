@@ -298,12 +298,17 @@ pub fn classify(code: Option<i32>, stderr: &str) -> Failure {
             Some(c) => format!("ssh exited with status {c}"),
             None => "ssh was killed".to_string(),
         });
-    if has("REMOTE HOST IDENTIFICATION HAS CHANGED") || has("Host key verification failed") {
+    if has("REMOTE HOST IDENTIFICATION HAS CHANGED") {
+        let offending = said
+            .iter()
+            .find(|l| l.starts_with("Offending"))
+            .map_or(String::new(), |l| format!(" ({l})"));
+        return Failure::HostKey(format!("host key has CHANGED{offending}; not run"));
+    }
+    if has("Host key verification failed") {
         let why = said
             .iter()
-            .find(|l| {
-                l.contains("Offending") || l.contains("No ") && l.contains("host key is known")
-            })
+            .find(|l| l.contains("host key is known"))
             .map_or(last.clone(), |l| l.to_string());
         return Failure::HostKey(why);
     }

@@ -38,8 +38,22 @@ pub struct Destination {
     /// The known_hosts files that apply (shared by hosts that use the same).
     pub known_hosts: Arc<KnownHosts>,
     pub policy: Policy,
-    /// The jump host to go through (ssh_config's ProxyJump, one hop).
+    /// The last jump host to go through (ssh_config's ProxyJump; its own
+    /// `jump` is the hop before it).
     pub jump: Option<Box<Destination>>,
+    /// ssh_config's ProxyCommand, tokens expanded: run with `sh -c`, its
+    /// standard input and output are the connection.
+    pub proxy_command: Option<String>,
+    /// The name known_hosts knows the host by (ssh_config's HostKeyAlias).
+    pub host_key_alias: Option<String>,
+    /// Algorithm lists from ssh_config (`kexalgorithms`, `ciphers`, …).
+    pub methods: Vec<(&'static str, String)>,
+    /// Never ask on the terminal (ssh_config's BatchMode).
+    pub batch_mode: bool,
+    /// The agent to ask (ssh_config's IdentityAgent).
+    pub agent: auth::AgentChoice,
+    /// TCP connects to try (ssh_config's ConnectionAttempts).
+    pub attempts: u32,
 }
 
 /// What every connection shares.
@@ -54,6 +68,8 @@ pub struct Connection {
     watch: Watch,
     sess: Session,
     fd: RawFd,
+    /// The ProxyCommand carrying it, if any (ended after the session).
+    _proxy: Option<super::proxy::Proxy>,
 }
 
 /// Connects, checks the host key and authenticates, all within the
@@ -68,9 +84,19 @@ pub fn connect(dest: &Destination, ctx: &Context) -> Result<Connection, Failure>
         ))
     };
     let mut sess = Session::new().map_err(|e| Failure::Unreachable(e.to_string()))?;
+    let mut proxy = None;
     let (fd, watch) = match &dest.jump {
+        None if dest.proxy_command.is_some() => {
+            let command = dest.proxy_command.as_deref().unwrap_or_default();
+            let (stream, p) = super::proxy::spawn(command).map_err(Failure::Unreachable)?;
+            proxy = Some(p);
+            let fd = stream.as_raw_fd();
+            let watch = ctx.stop.watch(fd, Some(deadline));
+            sess.set_tcp_stream(stream);
+            (fd, watch)
+        }
         None => {
-            let stream = tcp_connect(dest, deadline, ctx.stop)?;
+            let stream = tcp_connect_attempts(dest, deadline, ctx.stop)?;
             let fd = stream.as_raw_fd();
             let watch = ctx.stop.watch(fd, Some(deadline));
             sess.set_tcp_stream(stream);
@@ -90,7 +116,11 @@ pub fn connect(dest: &Destination, ctx: &Context) -> Result<Connection, Failure>
                 watch,
                 sess: bsess,
                 fd: bfd,
+                _proxy,
             } = bastion;
+            // A hop reached through a ProxyCommand keeps it running for
+            // as long as this connection.
+            proxy = _proxy;
             // The bridge thread owns the bastion from here; the target's
             // end of the bridge is what is watched.
             drop(watch);
@@ -112,12 +142,25 @@ pub fn connect(dest: &Destination, ctx: &Context) -> Result<Connection, Failure>
             f
         }
     };
-    await_banner(fd, deadline, ctx.stop).map_err(|f| cut(f, "the SSH banner"))?;
-    if dest.policy != Policy::Off {
-        let known = dest.known_hosts.key_types(&dest.host, dest.port);
+    if let Err(f) = await_banner(fd, deadline, ctx.stop) {
+        let f = cut(f, "the SSH banner");
+        return Err(match (f, proxy.as_mut().and_then(|p| p.said())) {
+            (Failure::Unreachable(m), Some(said)) => {
+                Failure::Unreachable(format!("{m} (ProxyCommand: {said})"))
+            }
+            (f, _) => f,
+        });
+    }
+    let user_host_keys = dest.methods.iter().any(|(k, _)| *k == "hostkeyalgorithms");
+    if dest.policy != Policy::Off && !user_host_keys {
+        let (name, port) = known_as(dest);
+        let known = dest.known_hosts.key_types(name, port);
         if !known.is_empty() {
             let _ = sess.method_pref(MethodType::HostKey, &host_key_algorithms(&known));
         }
+    }
+    for (key, list) in &dest.methods {
+        methods(&sess, key, list).map_err(Failure::Unreachable)?;
     }
     arm(&sess, deadline).ok_or_else(|| timed_out("the SSH handshake"))?;
     if let Err(e) = sess.handshake() {
@@ -132,18 +175,95 @@ pub fn connect(dest: &Destination, ctx: &Context) -> Result<Connection, Failure>
         check_host_key(&sess, dest)?;
     }
     arm(&sess, deadline).ok_or_else(|| timed_out("authentication"))?;
-    if let Err(message) = auth::authenticate(
-        &sess,
-        &dest.user,
-        &dest.identity_files,
-        dest.identities_only,
-        ctx.credentials,
-    ) {
+    let login = auth::Login {
+        user: &dest.user,
+        config_files: &dest.identity_files,
+        identities_only: dest.identities_only,
+        agent: &dest.agent,
+        batch: dest.batch_mode,
+    };
+    if let Err(message) = auth::authenticate(&sess, &login, ctx.credentials) {
         return Err(cut(Failure::Auth(message), "authentication"));
     }
     sess.set_timeout(0);
     watch.set_deadline(None);
-    Ok(Connection { watch, sess, fd })
+    Ok(Connection {
+        watch,
+        sess,
+        fd,
+        _proxy: proxy,
+    })
+}
+
+/// The name and port known_hosts knows a destination by: HostKeyAlias
+/// (as it is, port 22), else the host and port.
+fn known_as(dest: &Destination) -> (&str, u16) {
+    match &dest.host_key_alias {
+        Some(alias) => (alias, 22),
+        None => (&dest.host, dest.port),
+    }
+}
+
+/// Applies an ssh_config algorithm list (`+` appends to the defaults,
+/// `-` removes from them, `^` puts first) to what libssh2 offers.
+fn methods(sess: &Session, key: &str, list: &str) -> Result<(), String> {
+    let types: &[MethodType] = match key {
+        "kexalgorithms" => &[MethodType::Kex],
+        "hostkeyalgorithms" => &[MethodType::HostKey],
+        "ciphers" => &[MethodType::CryptCs, MethodType::CryptSc],
+        "macs" => &[MethodType::MacCs, MethodType::MacSc],
+        _ => return Ok(()),
+    };
+    for t in types {
+        let supported = sess.supported_algs(*t).unwrap_or_default();
+        let named: Vec<&str> = list[list.starts_with(['+', '-', '^']) as usize..]
+            .split(',')
+            .collect();
+        let has = |a: &str| named.iter().any(|n| super::config::glob(n, a));
+        let chosen: Vec<&str> = match list.chars().next() {
+            Some('+') => supported.clone(),
+            Some('-') => supported.iter().copied().filter(|a| !has(a)).collect(),
+            Some('^') => {
+                let mut first: Vec<&str> = supported.iter().copied().filter(|a| has(a)).collect();
+                first.extend(supported.iter().copied().filter(|a| !has(a)));
+                first
+            }
+            _ => named
+                .iter()
+                .copied()
+                .filter(|n| supported.contains(n))
+                .collect(),
+        };
+        if chosen.is_empty() {
+            return Err(format!(
+                "ssh_config {key} {list}: none of these is supported by fleetkit's native SSH"
+            ));
+        }
+        sess.method_pref(*t, &chosen.join(","))
+            .map_err(|e| format!("ssh_config {key} {list}: {}", e.message()))?;
+    }
+    Ok(())
+}
+
+/// `tcp_connect`, tried ConnectionAttempts times a second apart.
+fn tcp_connect_attempts(
+    dest: &Destination,
+    deadline: Instant,
+    stop: &Stop,
+) -> Result<TcpStream, Failure> {
+    let mut left = dest.attempts;
+    loop {
+        match tcp_connect(dest, deadline, stop) {
+            Err(Failure::Unreachable(_)) if left > 1 && Instant::now() < deadline => {
+                left -= 1;
+                std::thread::sleep(Duration::from_secs(1).min(deadline - Instant::now()));
+                if stop.cancelled() {
+                    return Err(Failure::Interrupted);
+                }
+            }
+            other => return other,
+        }
+    }
 }
 
 /// TCP connect to the first address that answers before the deadline,
@@ -349,19 +469,17 @@ fn check_host_key(sess: &Session, dest: &Destination) -> Result<(), Failure> {
         .ok_or_else(|| Failure::HostKey("the server sent no host key".to_string()))?;
     let key_type = key_type(key).unwrap_or("unknown").to_string();
     let key = base64_encode(key);
-    let name = if dest.port == 22 {
-        dest.host.clone()
+    let (host, port) = known_as(dest);
+    let name = if port == 22 {
+        host.to_string()
     } else {
-        format!("[{}]:{}", dest.host, dest.port)
+        format!("[{host}]:{port}")
     };
-    match dest
-        .known_hosts
-        .check(&dest.host, dest.port, &key_type, &key)
-    {
+    match dest.known_hosts.check(host, port, &key_type, &key) {
         Verdict::Known => Ok(()),
         Verdict::Unknown if dest.policy == Policy::AcceptNew => dest
             .known_hosts
-            .learn(&dest.host, dest.port, &key_type, &key)
+            .learn(host, port, &key_type, &key)
             .map_err(|e| {
                 let file = dest
                     .known_hosts

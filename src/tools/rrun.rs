@@ -31,6 +31,7 @@ pub struct Args {
     mode: Mode,
     outdir: Option<PathBuf>,
     errdir: Option<PathBuf>,
+    show_config: bool,
 }
 
 impl FleetArgs for Args {
@@ -87,6 +88,16 @@ pub fn tool() -> Tool<Args> {
             "Run the local script FILE on each host without copying it: it is sent as the standard input of its interpreter (from its #! line; sh if none), and the operands become its arguments.",
             |a, v| {
                 a.script = Some(path(v)?);
+                Ok(())
+            },
+        ),
+        F::switch(
+            "show-config",
+            Some('G'),
+            "Print each host's resolved ssh_config options, as ssh -G",
+            "Print the options ssh_config (with the command line) resolves for each host, as ssh -G does: the same lowercase keywords and value forms, for every option fleetkit honours (user, hostname, port, identityfile, certificatefile, userknownhostsfile, stricthostkeychecking, connecttimeout, proxycommand, proxyjump, ...). Nothing is connected to. The operands are the hosts (with -H or --hosts too); each host's block starts with its host line. fleetkit's own defaults apply where ssh's are ask or none: an unknown host key is learnt (accept-new) and a connection gives up after 10 seconds.",
+            |a, _| {
+                a.show_config = true;
                 Ok(())
             },
         ),
@@ -225,6 +236,9 @@ pub fn main() -> i32 {
 
 /// Runs; returns the exit code.
 pub fn run(args: Args) -> i32 {
+    if args.show_config {
+        return show_config(&args);
+    }
     match prepare(args) {
         Ok(Some(plan)) => execute(plan),
         Ok(None) => {
@@ -236,6 +250,61 @@ pub fn run(args: Args) -> i32 {
             exit::report("rrun", message);
             exit::USAGE
         }
+    }
+}
+
+/// `rrun -G HOST…`: each host's resolved options, in ssh -G's forms.
+fn show_config(args: &Args) -> i32 {
+    use std::io::Write;
+    let prepared = (|| -> Result<_, String> {
+        let mut targets = Vec::new();
+        for op in &args.operands {
+            let op = op.to_string_lossy();
+            targets.extend(crate::hosts::parse_option(&op).map_err(|e| e.to_string())?);
+        }
+        if !args.fleet.host_options.is_empty() || !args.fleet.host_files.is_empty() {
+            targets.extend(args.fleet.targets(None)?);
+        }
+        if targets.is_empty() {
+            return Err("-G: name the hosts (rrun -G HOST...)".to_string());
+        }
+        Ok((targets, args.fleet.ssh_config()?))
+    })();
+    let (targets, config) = match prepared {
+        Ok(p) => p,
+        Err(e) => {
+            exit::report("rrun", e);
+            return exit::USAGE;
+        }
+    };
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut text = String::new();
+    for (i, t) in targets.iter().enumerate() {
+        if i > 0 {
+            text.push('\n');
+        }
+        let c = config.resolve(&crate::ssh::config::Query {
+            host: t.host.clone(),
+            user: t.user.clone().or_else(|| args.fleet.user.clone()),
+            port: t.port.or(args.fleet.port),
+            local_user: crate::ssh::config::eval::local_user(),
+        });
+        if let Some(why) = c.jump_loop() {
+            exit::report("rrun", format_args!("{}: {why}", t.host));
+            return exit::USAGE;
+        }
+        text.push_str(&format!("host {}\n", t.host));
+        for line in crate::ssh::config::dump::lines(&c) {
+            text.push_str(&line);
+            text.push('\n');
+        }
+    }
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if !exit::is_broken_pipe(&e) => {
+            exit::report("rrun", format_args!("writing output: {e}"));
+            exit::USAGE
+        }
+        _ => exit::SUCCESS,
     }
 }
 

@@ -1,0 +1,222 @@
+//! Every keyword OpenSSH 9.2's ssh_config knows, and what fleetkit's
+//! native SSH does with it: honours it, can safely leave it (it changes
+//! nothing about running a command: logging, X11, terminal niceties), or
+//! cannot do it. A keyword of the last kind, set to anything but its
+//! off value for a host, is never silently dropped: [`native_gap`] names
+//! it, so the host takes the OpenSSH transport or the run stops with an
+//! error naming the file and line.
+
+use super::eval::{HostConfig, Setting};
+
+/// What the native path does with a keyword.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Use {
+    Honoured,
+    /// Nothing it would change matters to a non-interactive command.
+    Harmless,
+    /// Needs the OpenSSH transport (unless set to its off value).
+    OpenSsh,
+    /// Deprecated or removed in OpenSSH: accepted and ignored, as ssh does.
+    Deprecated,
+}
+
+const HONOURED: &[&str] = &[
+    "batchmode",
+    "ciphers",
+    "connectionattempts",
+    "connecttimeout",
+    "globalknownhostsfile",
+    "hostkeyalgorithms",
+    "hostkeyalias",
+    "hostname",
+    "identitiesonly",
+    "identityagent",
+    "identityfile",
+    "ignoreunknown",
+    "kexalgorithms",
+    "macs",
+    "port",
+    "proxycommand",
+    "proxyjump",
+    "serveralivecountmax",
+    "serveraliveinterval",
+    "stricthostkeychecking",
+    "user",
+    "userknownhostsfile",
+];
+
+const HARMLESS: &[&str] = &[
+    "addkeystoagent",
+    "addressfamily",
+    "canonicaldomains",
+    "canonicalizefallbacklocal",
+    "canonicalizehostname",
+    "canonicalizemaxdots",
+    "canonicalizepermittedcnames",
+    "casignaturealgorithms",
+    "checkhostip",
+    "challengeresponseauthentication",
+    "clearallforwardings",
+    "compression",
+    "enableescapecommandline",
+    "enablesshkeysign",
+    "escapechar",
+    "exitonforwardfailure",
+    "fingerprinthash",
+    "forwardx11",
+    "forwardx11timeout",
+    "forwardx11trusted",
+    "gatewayports",
+    // Debian's own /etc/ssh/ssh_config turns GSSAPI on for every host; it
+    // only adds a method to try first, and the others still run.
+    "gssapiauthentication",
+    "gssapidelegatecredentials",
+    "gssapikeyexchange",
+    "gssapiclientidentity",
+    "gssapiserveridentity",
+    "gssapirenewalforcesrekey",
+    "gssapitrustdns",
+    "gssapikexalgorithms",
+    "hashknownhosts",
+    "hostbasedacceptedalgorithms",
+    "hostbasedauthentication",
+    "hostbasedkeytypes",
+    "ipqos",
+    "kbdinteractiveauthentication",
+    "kbdinteractivedevices",
+    "localcommand",
+    "loglevel",
+    "logverbose",
+    "nohostauthenticationforlocalhost",
+    "numberofpasswordprompts",
+    "passwordauthentication",
+    "permitlocalcommand",
+    "permitremoteopen",
+    "preferredauthentications",
+    "proxyusefdpass",
+    "pubkeyacceptedalgorithms",
+    "pubkeyacceptedkeytypes",
+    "pubkeyauthentication",
+    "rekeylimit",
+    "requiredrsasize",
+    "revokedhostkeys",
+    "sendenv",
+    "sessiontype",
+    "stdinnull",
+    "streamlocalbindmask",
+    "streamlocalbindunlink",
+    "syslogfacility",
+    "tcpkeepalive",
+    "updatehostkeys",
+    "verifyhostkeydns",
+    "visualhostkey",
+    "xauthlocation",
+    "forkafterauthentication",
+    "tunneldevice",
+    "controlpersist",
+];
+
+/// Keywords that change how a command runs or authenticates, and the
+/// values that leave them off.
+const OPENSSH: &[(&str, &[&str])] = &[
+    ("certificatefile", &["none"]),
+    ("controlmaster", &["no", "false"]),
+    ("controlpath", &["none"]),
+    ("dynamicforward", &[]),
+    ("forwardagent", &["no", "false"]),
+    ("knownhostscommand", &["none"]),
+    ("localforward", &[]),
+    ("pkcs11provider", &["none"]),
+    ("remotecommand", &["none"]),
+    ("remoteforward", &[]),
+    ("requesttty", &["no", "false", "auto"]),
+    ("securitykeyprovider", &["internal"]),
+    ("setenv", &[]),
+    ("smartcarddevice", &[]),
+    ("tunnel", &["no", "false"]),
+    ("bindaddress", &[]),
+    ("bindinterface", &[]),
+    ("usekeychain", &["no"]),
+];
+
+const DEPRECATED: &[&str] = &[
+    "afstokenpassing",
+    "cipher",
+    "compressionlevel",
+    "fallbacktorsh",
+    "kerberosauthentication",
+    "kerberostgtpassing",
+    "protocol",
+    "rhostsauthentication",
+    "rhostsrsaauthentication",
+    "rsaauthentication",
+    "skeyauthentication",
+    "tisauthentication",
+    "useprivilegedport",
+    "useroaming",
+    "usersh",
+    "dsaauthentication",
+];
+
+/// What the native path does with `key` (lowercase); `None`: unknown.
+pub fn kind(key: &str) -> Option<Use> {
+    if HONOURED.contains(&key) {
+        Some(Use::Honoured)
+    } else if HARMLESS.contains(&key) {
+        Some(Use::Harmless)
+    } else if OPENSSH.iter().any(|(k, _)| *k == key) {
+        Some(Use::OpenSsh)
+    } else if DEPRECATED.contains(&key) {
+        Some(Use::Deprecated)
+    } else {
+        None
+    }
+}
+
+/// Rejects values a tool would have to guess at (a port that is no port).
+pub fn check(key: &str, args: &[String]) -> Result<(), String> {
+    let v = args[0].as_str();
+    let number = |what: &str| -> Result<(), String> {
+        v.parse::<u64>()
+            .map(|_| ())
+            .map_err(|_| format!("{what} '{v}' is not a number"))
+    };
+    match key {
+        "port" if v.parse::<u16>().map_or(true, |p| p == 0) => {
+            Err(format!("Port '{v}' is not a port number"))
+        }
+        "connecttimeout" if !v.eq_ignore_ascii_case("none") => number("ConnectTimeout")
+            .map_err(|_| format!("ConnectTimeout '{v}' is not a number of seconds")),
+        "connectionattempts" => number("ConnectionAttempts"),
+        "serveraliveinterval" => number("ServerAliveInterval"),
+        "serveralivecountmax" => number("ServerAliveCountMax"),
+        "stricthostkeychecking"
+            if !matches!(
+                v.to_ascii_lowercase().as_str(),
+                "yes" | "no" | "off" | "ask" | "accept-new" | "true" | "false"
+            ) =>
+        {
+            Err(format!(
+                "StrictHostKeyChecking '{v}': expected yes, no, ask or accept-new"
+            ))
+        }
+        "batchmode" | "identitiesonly"
+            if !matches!(
+                v.to_ascii_lowercase().as_str(),
+                "yes" | "no" | "true" | "false"
+            ) =>
+        {
+            Err(format!("{key} '{v}': expected yes or no"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The first option set for a host that the native path cannot honour.
+pub fn native_gap(c: &HostConfig) -> Option<(&str, &Setting)> {
+    c.settings().find(|(key, s)| {
+        OPENSSH
+            .iter()
+            .any(|(k, off)| k == key && !off.iter().any(|o| s.args[0].eq_ignore_ascii_case(o)))
+    })
+}

@@ -1,0 +1,200 @@
+//! ssh_config read as OpenSSH reads it: a differential test of `rrun -G`
+//! against `ssh -G` itself over a corpus of configs (Include trees with
+//! globs, every Match criterion, negated patterns, tokens, `Host *`
+//! defaults before and after specific blocks, the command line's user and
+//! port against the config's), and the errors ssh gives for bad files.
+
+mod util;
+
+use std::process::Command;
+
+use util::Dir;
+
+/// The options compared, as `ssh -G` names them.
+const KEYS: &[&str] = &[
+    "hostname",
+    "user",
+    "port",
+    "identityfile",
+    "proxyjump",
+    "proxycommand",
+    "userknownhostsfile",
+    "stricthostkeychecking",
+    "connecttimeout",
+    "certificatefile",
+];
+
+/// The compared lines of a `-G` output, sorted.
+fn compared(out: &[u8]) -> Vec<String> {
+    let mut lines: Vec<String> = String::from_utf8_lossy(out)
+        .lines()
+        .filter(|l| KEYS.contains(&l.split(' ').next().unwrap_or("")))
+        .map(str::to_string)
+        .collect();
+    lines.sort();
+    lines
+}
+
+/// `ssh -G` and `rrun -G` for one host and command line agree.
+fn agree(dir: &Dir, config: &std::path::Path, cli: &[&str], host: &str) {
+    let ssh = Command::new("ssh")
+        .arg("-G")
+        .arg("-F")
+        .arg(config)
+        .args(cli)
+        .arg(host)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(ssh.status.success(), "ssh -G {host}: {ssh:?}");
+    let rrun_cli: Vec<&str> = cli
+        .iter()
+        .map(|a| if *a == "-p" { "--port" } else { a })
+        .collect();
+    let rrun = dir
+        .command("rrun")
+        .arg("-F")
+        .arg(config)
+        .arg("-G")
+        .args(&rrun_cli)
+        .arg(host)
+        .output();
+    assert!(rrun.status.success(), "rrun -G {host}: {rrun:?}");
+    assert_eq!(
+        compared(&rrun.stdout),
+        compared(&ssh.stdout),
+        "rrun -G and ssh -G differ for {cli:?} {host} with\n{}",
+        std::fs::read_to_string(config).unwrap()
+    );
+}
+
+#[test]
+fn rrun_dash_g_agrees_with_ssh_dash_g() {
+    if Command::new("ssh").arg("-V").output().is_err() {
+        panic!("ssh is needed for this test (openssh-client)");
+    }
+    let dir = Dir::new("ssh-g");
+    let d = dir.path().display().to_string();
+    dir.create(
+        "conf.d/10-web.conf",
+        "Host web*\n  User www\n  IdentityFile ~/.ssh/web_%h_%p_%r\n  CertificateFile ~/.ssh/web-cert.pub\n",
+    );
+    dir.create(
+        "conf.d/20-db.conf",
+        "Host db? !db9\n  HostName 10.9.0.%h\n  Port 2201\n  ProxyJump bastion,admin@hop2:2222\n",
+    );
+    dir.create("conf.d/ignored.txt", "Host *\n  User never\n");
+    dir.create("nested/inner.conf", "Host deep\n  ConnectTimeout 3\n");
+    dir.create(
+        "conf.d/30-deep.conf",
+        format!("Include {d}/nested/*.conf\n"),
+    );
+    let corpus = [
+        // Include with a glob, defaults after specific blocks.
+        format!(
+            "Include {d}/conf.d/*.conf\nHost *\n  User fallback\n  ConnectTimeout 12\n  StrictHostKeyChecking accept-new\n"
+        ),
+        // Defaults before specific blocks: the first value wins.
+        "Host *\n  Port 2000\n  UserKnownHostsFile ~/kh_%h_%p ${HOME}/kh2\nHost web1 web2\n  Port 9\n  User w\n"
+            .to_string(),
+        // Every Match criterion, negations, the final pass.
+        format!(
+            "Host alias\n  HostName 127.0.0.1\nMatch originalhost alias user root\n  Port 11\n\
+             Match host 127.0.0.*\n  User matched\nMatch final host 127.0.0.1\n  ConnectTimeout 4\n\
+             Match !host nowhere localuser root,!nobody exec \"touch {d}/exec-ran-%h\"\n  IdentityFile {d}/id_%h\n\
+             Match canonical\n  ProxyCommand never\n\
+             Match all\n  ProxyCommand ssh -W %h:%p gate\n"
+        ),
+        // Includes inside blocks apply only where the block does.
+        format!(
+            "Host never-this\n  Include {d}/conf.d/*.conf\nHost web*\n  Include {d}/nested/inner.conf\n  StrictHostKeyChecking yes\n"
+        ),
+        // ProxyJump none and ProxyCommand share one slot.
+        "Host a\n  ProxyJump none\nHost b\n  ProxyCommand nc %h %p\n  ProxyJump j\nHost *\n  ProxyJump x:2022\n"
+            .to_string(),
+    ];
+    let hosts = [
+        "web1", "web7", "db1", "db9", "deep", "alias", "a", "b", "other",
+    ];
+    let clis: [&[&str]; 3] = [&[], &["-l", "cli"], &["-p", "2022"]];
+    for (i, text) in corpus.iter().enumerate() {
+        let config = dir.create(&format!("config{i}"), text);
+        for host in hosts {
+            for cli in clis {
+                agree(&dir, &config, cli, host);
+            }
+        }
+        // user@host and host:port forms.
+        agree(&dir, &config, &["-p", "2300"], "someone@web1");
+    }
+    assert!(
+        dir.join("exec-ran-127.0.0.1").exists(),
+        "Match exec did not run"
+    );
+}
+
+#[test]
+fn match_localnetwork_sees_this_machines_networks() {
+    // OpenSSH 9.2 has no `Match localnetwork` (9.4 added it), so this one
+    // is checked on its own: loopback is always a local network.
+    let dir = Dir::new("ssh-localnet");
+    let config = dir.create(
+        "config",
+        "Match localnetwork 203.0.113.0/24\n  Port 1\n\
+         Match localnetwork 10.0.0.0/8,127.0.0.0/8\n  Port 2\n",
+    );
+    let (out, _) = dir
+        .command("rrun")
+        .arg("-F")
+        .arg(&config)
+        .args(["-G", "h"])
+        .expect_exit_text(0);
+    assert!(out.lines().any(|l| l == "port 2"), "{out}");
+}
+
+#[test]
+fn a_bad_config_is_refused_naming_file_and_line() {
+    let dir = Dir::new("ssh-bad");
+    let config = dir.create("config", "Host a\n  User x\n  Frobnicate yes\n");
+    let (_, err) = dir
+        .command("rrun")
+        .arg("-F")
+        .arg(&config)
+        .args(["-H", "a", "true"])
+        .expect_exit_text(2);
+    assert!(
+        err.contains(&format!(
+            "{}:3: Bad configuration option: frobnicate",
+            config.display()
+        )),
+        "{err}"
+    );
+    // IgnoreUnknown lets it pass, as it does for ssh.
+    let config = dir.create("config2", "IgnoreUnknown Frob*\nHost a\n  Frobnicate yes\n");
+    dir.command("rrun")
+        .arg("-F")
+        .arg(&config)
+        .args(["-G", "a"])
+        .expect_exit(0);
+    // A keyword the native SSH cannot honour is named, not dropped.
+    let config = dir.create(
+        "config3",
+        "Host a\n  ControlMaster auto\n  ControlPath /tmp/cm-%C\n",
+    );
+    let (_, err) = dir
+        .command("rrun")
+        .arg("-F")
+        .arg(&config)
+        .args(["-H", "a", "true"])
+        .expect_exit_text(2);
+    assert!(err.contains("config3:2: controlmaster auto"), "{err}");
+    // A jump host that is the host itself.
+    let config = dir.create("config4", "Host *\n  ProxyJump x\n");
+    let (_, err) = dir
+        .command("rrun")
+        .arg("-F")
+        .arg(&config)
+        .args(["-G", "x"])
+        .expect_exit_text(2);
+    assert!(err.contains("jumphost loop via x"), "{err}");
+}
