@@ -549,7 +549,9 @@ impl<S: Stream> Client<S> {
         if len == 0 || len > MAX_PACKET {
             return Err(bad("SFTP packet of an impossible length"));
         }
+        // `fill` may move what is waiting to the front: look again after.
         self.fill(4 + len)?;
+        let at = self.taken;
         let kind = self.input[at + 4];
         let body = self.input[at + 5..at + 4 + len].to_vec();
         self.taken += 4 + len;
@@ -733,6 +735,57 @@ mod tests {
         assert_eq!(id, 7);
         assert_eq!(reply.code(), Some(NO_SUCH_FILE));
         assert_eq!(reply.error(), "no such file or directory");
+    }
+
+    /// A stream that hands out at most `step` bytes per read.
+    struct Trickle {
+        data: Vec<u8>,
+        at: usize,
+        step: usize,
+    }
+    impl Stream for Trickle {}
+    impl Read for Trickle {
+        fn read(&mut self, b: &mut [u8]) -> io::Result<usize> {
+            let n = b.len().min(self.step).min(self.data.len() - self.at);
+            b[..n].copy_from_slice(&self.data[self.at..self.at + n]);
+            self.at += n;
+            Ok(n)
+        }
+    }
+    impl Write for Trickle {
+        fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn large_replies_split_across_reads_arrive_whole() {
+        let mut data = packet(VERSION, &3u32.to_be_bytes());
+        let mut replies = Vec::new();
+        for (id, size) in [(1u32, 5usize), (2, 300_000), (3, 70_000), (4, 1)] {
+            let mut body = id.to_be_bytes().to_vec();
+            body.extend(string(&vec![id as u8; size]));
+            data.extend(packet(DATA, &body));
+            replies.push((id, size));
+        }
+        for step in [7, 4096, 16 * 1024, 100_000] {
+            let mut c = Client::start(Trickle {
+                data: data.clone(),
+                at: 0,
+                step,
+            })
+            .unwrap();
+            for &(id, size) in &replies {
+                let (got, reply) = c.recv().unwrap();
+                assert_eq!(got, id);
+                assert!(
+                    matches!(reply, Reply::Data(d) if d.len() == size && d.iter().all(|&b| b == id as u8))
+                );
+            }
+        }
     }
 
     #[test]

@@ -47,6 +47,23 @@ impl Job<Link> for Download {
                 plain_error(&e)
             )));
         }
+        if self.opts.checksum {
+            // Every remote file's sum in one command, before the walk:
+            // the sources go in NUL-separated on its standard input.
+            let mut names = Vec::new();
+            for src in &self.sources {
+                names.extend_from_slice(src.as_os_str().as_bytes());
+                names.push(0);
+            }
+            let (_, out) = host.link.run(
+                "xargs -0 -r sh -c 'find -P \"$@\" -type f -print0' sh 2>/dev/null | xargs -0 -r sha256sum -- 2>/dev/null",
+                &names,
+                work.stop,
+                work.deadline,
+                256 << 20,
+            )?;
+            host.sums = super::upload::parse_sums(&out).into_iter().collect();
+        }
         for src in &self.sources {
             host.check()?;
             let st = match host.stat(src, false)? {
@@ -149,16 +166,10 @@ impl Remote<'_, '_> {
             return Ok(false);
         }
         if self.opts.checksum {
-            let Some(path) = src.to_str() else {
+            let Some(remote) = self.sums.get(src.as_os_str().as_bytes()) else {
                 return Ok(false);
             };
-            let command = format!("sha256sum -- {}", crate::ssh::shell_quote(path));
-            let (_, out) = self
-                .link
-                .run(&command, self.work.stop, self.work.deadline, 4096)?;
-            let remote = String::from_utf8_lossy(&out);
-            let remote = remote.split_whitespace().next().unwrap_or("");
-            return Ok(super::plan::sha256_file(local).is_ok_and(|l| l == remote));
+            return Ok(super::plan::sha256_file(local).is_ok_and(|l| &l == remote));
         }
         if self.opts.update {
             return Ok(

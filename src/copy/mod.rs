@@ -30,6 +30,8 @@ pub struct Remote<'a, 'w> {
     pub work: &'a Work<'w>,
     pub opts: &'a Options,
     pub tally: Tally,
+    /// The host's sha256 of its files, by path (`--checksum` downloads).
+    pub sums: std::collections::HashMap<Vec<u8>, String>,
 }
 
 impl<'a, 'w> Remote<'a, 'w> {
@@ -46,6 +48,7 @@ impl<'a, 'w> Remote<'a, 'w> {
             work,
             opts,
             tally: Tally::default(),
+            sums: Default::default(),
         })
     }
 

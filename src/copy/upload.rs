@@ -19,13 +19,13 @@ use super::{Options, Remote, random_suffix, shown};
 use crate::engine::{Failure, Finish, Job, Work};
 use crate::sftp::{self, Attrs, NO_SUCH_FILE, Reply, WINDOW, WRITE_CHUNK, WRITE_WINDOW};
 use crate::ssh::link::Link;
-use crate::ssh::shell_quote;
 
 /// Files on their way at once per host.
 const FILES: usize = 64;
 /// Files at least this large go through their own `cat` stream on the
-/// OpenSSH transport.
-const FEED_MIN: u64 = 8 << 20;
+/// OpenSSH transport (a connection of their own: worth it only when the
+/// data dwarfs a handshake).
+const FEED_MIN: u64 = 64 << 20;
 
 /// rcp's upload job.
 pub struct Upload {
@@ -107,6 +107,15 @@ impl Job<Link> for Upload {
                 .filter(|e| e.kind == Kind::Dir)
             {
                 let path = place.remote(&entry.rel);
+                // Never through a directory that is not one (setstat
+                // follows symlinks).
+                if flights
+                    .dirs
+                    .iter()
+                    .any(|d| d.path == path && d.state != Some(Ok(())))
+                {
+                    continue;
+                }
                 let sent = host
                     .sftp
                     .send_setstat(path.as_os_str().as_bytes(), &attrs_of(entry, host.opts));
@@ -127,6 +136,34 @@ fn attrs_of(e: &Entry, opts: &Options) -> Attrs {
         atime: Some(e.atime.clamp(0, u32::MAX as i64) as u32),
         mtime: Some(e.mtime.clamp(0, u32::MAX as i64) as u32),
     }
+}
+
+/// What identifies a local file's content without reading it: if any of
+/// it changes while the file is sent, the copy is not trusted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Seen {
+    len: u64,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
+}
+
+impl Seen {
+    fn of(f: &File) -> Option<Seen> {
+        use std::os::unix::fs::MetadataExt;
+        let m = f.metadata().ok()?;
+        Some(Seen {
+            len: m.len(),
+            mtime: (m.mtime(), m.mtime_nsec()),
+            ctime: (m.ctime(), m.ctime_nsec()),
+        })
+    }
+}
+
+fn changed(src: &Path) -> String {
+    format!(
+        "{} changed while it was being copied; the copy is not used",
+        src.display()
+    )
 }
 
 /// Why a copy's attributes could not be set, in the user's terms.
@@ -203,40 +240,42 @@ impl Remote<'_, '_> {
         Ok(Ok(()))
     }
 
-    /// The remote sha256 of every file that exists there, in one command
-    /// per 500 files, keyed by the path's bytes.
+    /// The remote sha256 of every file that exists there: one command,
+    /// the names on its standard input (NUL-separated, so no name is ever
+    /// seen by a shell, whatever bytes it holds, and no command line grows
+    /// with the tree), keyed by the path's bytes.
     fn remote_sums(&self, plan: &Plan, place: &Place) -> Result<HashMap<Vec<u8>, String>, Failure> {
-        let mut sums = HashMap::new();
-        let targets: Vec<PathBuf> = plan
-            .entries
-            .iter()
-            .filter(|e| e.kind == Kind::File)
-            .map(|e| place.remote(&e.rel))
-            .collect();
-        for chunk in targets.chunks(500) {
-            // The remote command is text: a name that is not UTF-8 is
-            // copied without comparing.
-            let words: Vec<String> = chunk
-                .iter()
-                .filter_map(|p| p.to_str())
-                .map(shell_quote)
-                .collect();
-            if words.is_empty() {
-                continue;
-            }
-            let command = format!("sha256sum -- {} 2>/dev/null", words.join(" "));
-            let (_, out) = self
-                .link
-                .run(&command, self.work.stop, self.work.deadline, 64 << 20)?;
-            sums.extend(parse_sums(&out));
+        let mut names = Vec::new();
+        for e in plan.entries.iter().filter(|e| e.kind == Kind::File) {
+            names.extend_from_slice(bytes(&place.remote(&e.rel)));
+            names.push(0);
         }
-        Ok(sums)
+        remote_sums(self.link, self.work, &names)
     }
+}
+
+/// `sha256sum` of the NUL-separated `names` on the host (those that exist).
+pub fn remote_sums(
+    link: &Link,
+    work: &Work<'_>,
+    names: &[u8],
+) -> Result<HashMap<Vec<u8>, String>, Failure> {
+    if names.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let (_, out) = link.run(
+        "xargs -0 -r sha256sum -- 2>/dev/null",
+        names,
+        work.stop,
+        work.deadline,
+        256 << 20,
+    )?;
+    Ok(parse_sums(&out).into_iter().collect())
 }
 
 /// sha256sum's lines: `HEX  NAME`, or `\HEX  NAME` with `\\`, `\n` and `\r`
 /// escaped when the name holds them.
-fn parse_sums(out: &[u8]) -> Vec<(Vec<u8>, String)> {
+pub fn parse_sums(out: &[u8]) -> Vec<(Vec<u8>, String)> {
     let mut sums = Vec::new();
     for line in out.split(|&b| b == b'\n') {
         let (escaped, line) = match line.strip_prefix(b"\\") {
@@ -285,6 +324,10 @@ struct Flight<'p> {
     offset: u64,
     /// Bytes to send.
     size: u64,
+    /// The local file as it was opened, to see it change while sent.
+    seen: Option<Seen>,
+    /// The mode of the file being replaced (it keeps it).
+    existing_mode: Option<u32>,
     /// The local file is wholly read.
     eof: bool,
     /// Every write is sent; closing has begun.
@@ -306,6 +349,8 @@ impl<'p> Flight<'p> {
             handle: None,
             offset: 0,
             size: 0,
+            seen: None,
+            existing_mode: None,
             eof: false,
             closing: false,
             pending: 0,
@@ -344,9 +389,18 @@ struct Flights<'p> {
     inflight: HashMap<u32, (usize, Step)>,
     /// File bytes sent and not yet acknowledged.
     writing: u64,
-    /// Directories being made (by slot number in `inflight`): path and why
-    /// making it failed.
-    dirs: Vec<(PathBuf, Option<String>)>,
+    /// The tree's directories (their index is their slot in `inflight`).
+    dirs: Vec<DirMade>,
+}
+
+/// A directory of the tree, and whether files may go into it.
+struct DirMade {
+    path: PathBuf,
+    /// `None` while its mkdir (and the look after a failed one) is on its
+    /// way; then whether it is a real directory, or why not.
+    state: Option<Result<(), String>>,
+    /// Why mkdir failed, kept for the message.
+    why: Option<String>,
 }
 
 impl<'p> Flights<'p> {
@@ -358,6 +412,12 @@ impl<'p> Flights<'p> {
         target: PathBuf,
     ) -> Result<(), Failure> {
         host.check()?;
+        // Its directory must be known to be a real one before anything
+        // goes into it (a symlink there is never written through).
+        if let Some(why) = self.parent_ready(host, &target)? {
+            host.tally.failed(shown(&target), why);
+            return Ok(());
+        }
         if entry.kind == Kind::File
             && entry.size >= FEED_MIN
             && host.link.feeds()
@@ -384,8 +444,9 @@ impl<'p> Flights<'p> {
                 Step::Symlink,
                 host.sftp.send_symlink(bytes(to), bytes(&flight.tmp)),
             ),
-            _ if host.opts.update => (Step::Stat, host.sftp.send_stat(bytes(&flight.target))),
-            _ => (Step::Open, open(host, flight)),
+            // What is there now: -u compares with it, and a file it
+            // replaces keeps its mode (as cp and rsync keep it).
+            _ => (Step::Stat, host.sftp.send_lstat(bytes(&flight.target))),
         };
         let id = sent.map_err(|e| host.lost(e))?;
         self.inflight.insert(id, (slot, step));
@@ -398,13 +459,48 @@ impl<'p> Flights<'p> {
         while self.inflight.len() >= WINDOW {
             self.step(host)?;
         }
+        if let Some(why) = self.parent_ready(host, &target)? {
+            // Nothing goes under a directory that is not one.
+            self.dirs.push(DirMade {
+                path: target,
+                state: Some(Err(why)),
+                why: None,
+            });
+            return Ok(());
+        }
         let id = host
             .sftp
             .send_mkdir(bytes(&target), entry.mode & 0o777)
             .map_err(|e| host.lost(e))?;
         self.inflight.insert(id, (self.dirs.len(), Step::Mkdir));
-        self.dirs.push((target, None));
+        self.dirs.push(DirMade {
+            path: target,
+            state: None,
+            why: None,
+        });
         Ok(())
+    }
+
+    /// Waits until the directory `target` goes into is known; `Some(why)`
+    /// when it is not a real directory made or found by this copy.
+    fn parent_ready(
+        &mut self,
+        host: &mut Remote,
+        target: &Path,
+    ) -> Result<Option<String>, Failure> {
+        let Some(parent) = target.parent() else {
+            return Ok(None);
+        };
+        let Some(i) = self.dirs.iter().rposition(|d| d.path == parent) else {
+            return Ok(None); // the destination itself, or outside the tree
+        };
+        while self.dirs[i].state.is_none() {
+            self.step(host)?;
+        }
+        Ok(match &self.dirs[i].state {
+            Some(Err(why)) => Some(format!("not copied: {}: {why}", shown(parent))),
+            _ => None,
+        })
     }
 
     fn busy(&self) -> usize {
@@ -446,24 +542,35 @@ impl<'p> Flights<'p> {
     ) -> Result<(), Failure> {
         match step {
             Step::Mkdir => {
-                if let Err(why) = reply.ok() {
-                    // Fine if it is already a directory: look.
-                    let dir = &mut self.dirs[slot];
-                    dir.1 = Some(why);
-                    let id = host
-                        .sftp
-                        .send_lstat(bytes(&dir.0))
-                        .map_err(|e| host.lost(e))?;
-                    self.inflight.insert(id, (slot, Step::DirCheck));
+                let dir = &mut self.dirs[slot];
+                match reply.ok() {
+                    Ok(()) => dir.state = Some(Ok(())),
+                    Err(why) => {
+                        // Fine if it is already a directory: look (without
+                        // following a symlink).
+                        dir.why = Some(why);
+                        let id = host
+                            .sftp
+                            .send_lstat(bytes(&dir.path))
+                            .map_err(|e| host.lost(e))?;
+                        self.inflight.insert(id, (slot, Step::DirCheck));
+                    }
                 }
                 return Ok(());
             }
             Step::DirCheck => {
-                if !matches!(&reply, Reply::Attrs(a) if a.is_dir()) {
-                    let (path, why) = &self.dirs[slot];
-                    host.tally
-                        .failed(shown(path), why.clone().unwrap_or_else(|| reply.error()));
+                let dir = &mut self.dirs[slot];
+                let state = match &reply {
+                    Reply::Attrs(a) if a.is_dir() => Ok(()),
+                    Reply::Attrs(a) if a.is_symlink() => {
+                        Err("is a symlink, not a directory: nothing is copied through it".into())
+                    }
+                    _ => Err(dir.why.clone().unwrap_or_else(|| reply.error())),
+                };
+                if let Err(why) = &state {
+                    host.tally.failed(shown(&dir.path), why.clone());
                 }
+                dir.state = Some(state);
                 return Ok(());
             }
             Step::Write(n) => {
@@ -478,9 +585,15 @@ impl<'p> Flights<'p> {
         match step {
             Step::Stat => {
                 let entry = f.entry;
-                let fresh = matches!(&reply, Reply::Attrs(st) if st.is_file()
+                let fresh = host.opts.update
+                    && matches!(&reply, Reply::Attrs(st) if st.is_file()
                     && st.size == Some(entry.size)
                     && st.mtime == Some(entry.mtime.clamp(0, u32::MAX as i64) as u32));
+                if let Reply::Attrs(st) = &reply
+                    && st.is_file()
+                {
+                    f.existing_mode = st.perm.map(|p| p & 0o7777);
+                }
                 if fresh {
                     host.tally.skipped(shown(&f.target));
                     f.done = true;
@@ -494,7 +607,8 @@ impl<'p> Flights<'p> {
                     Ok(local) => {
                         // The size now, not at the walk: what is sent is
                         // what the file held when it was opened.
-                        f.size = local.metadata().map_or(f.entry.size, |m| m.len());
+                        f.seen = Seen::of(&local);
+                        f.size = f.seen.as_ref().map_or(f.entry.size, |s| s.len);
                         f.handle = Some(h);
                         f.local = Some(local);
                     }
@@ -623,7 +737,30 @@ impl<'p> Flights<'p> {
             }
             if !f.closing && (f.error.is_some() || f.eof) {
                 f.closing = true;
+                if f.error.is_none()
+                    && let (Some(local), Some(seen)) = (&f.local, &f.seen)
+                    && Seen::of(local).as_ref() != Some(seen)
+                {
+                    f.error = Some(changed(&f.entry.src));
+                }
                 let mut ids = Vec::new();
+                if f.error.is_none()
+                    && !host.opts.preserve
+                    && let Some(mode) = f.existing_mode
+                {
+                    // The temporary was made 0600; the copy takes the mode
+                    // of the file it replaces.
+                    let attrs = Attrs {
+                        perm: Some(mode),
+                        ..Attrs::default()
+                    };
+                    let id = host
+                        .sftp
+                        .send_fsetstat(&handle, &attrs)
+                        .map_err(|e| host.lost(e))?;
+                    f.pending += 1;
+                    self.inflight.insert(id, (slot, Step::Attrs));
+                }
                 if f.error.is_none() {
                     if let Some(id) = host.sftp.send_fsync(&handle).map_err(|e| host.lost(e))? {
                         ids.push(id);
@@ -706,10 +843,10 @@ impl<'p> Flights<'p> {
 /// the temporary file exclusively (never through a planted link), then
 /// flushes it, sets its attributes and renames it over the target.
 fn feed(host: &mut Remote, entry: &Entry, target: &Path) -> Result<(), Failure> {
+    let there = host.stat(target, false)?.ok().filter(|st| st.is_file());
     if host.opts.update
-        && host.stat(target, true)?.is_ok_and(|st| {
-            st.is_file()
-                && st.size == Some(entry.size)
+        && there.as_ref().is_some_and(|st| {
+            st.size == Some(entry.size)
                 && st.mtime == Some(entry.mtime.clamp(0, u32::MAX as i64) as u32)
         })
     {
@@ -729,8 +866,13 @@ fn feed(host: &mut Remote, entry: &Entry, target: &Path) -> Result<(), Failure> 
             return Ok(());
         }
     };
-    let size = local.metadata().map_or(entry.size, |m| m.len());
-    let flight = Flight::new(entry, target.to_path_buf(), tmp.clone());
+    let seen = Seen::of(&local);
+    let size = seen.as_ref().map_or(entry.size, |s| s.len);
+    // ssh takes the file; a second handle on it sees it change.
+    let probe = local.try_clone().ok();
+    let mut flight = Flight::new(entry, target.to_path_buf(), tmp.clone());
+    flight.existing_mode = there.and_then(|st| st.perm).map(|p| p & 0o7777);
+    let existing_mode = flight.existing_mode;
     let sent = open(host, &flight);
     let handle = match host.call(sent)? {
         Reply::Handle(h) => h,
@@ -755,7 +897,7 @@ fn feed(host: &mut Remote, entry: &Entry, target: &Path) -> Result<(), Failure> 
         Ok(Ok(())) => {
             // The last stretch, read after the last look.
             opts.moved(size.saturating_sub(counted));
-            None
+            (probe.as_ref().and_then(Seen::of) != seen).then(|| changed(&entry.src))
         }
         Ok(Err(why)) => Some(why),
         Err(f) => {
@@ -785,10 +927,16 @@ fn feed(host: &mut Remote, entry: &Entry, target: &Path) -> Result<(), Failure> 
         if let Some(id) = host.sftp.send_fsync(&handle).map_err(|e| host.lost(e))? {
             host.call(Ok(id))?;
         }
-        if host.opts.preserve {
-            let sent = host
-                .sftp
-                .send_fsetstat(&handle, &attrs_of(entry, host.opts));
+        let attrs = match (host.opts.preserve, existing_mode) {
+            (true, _) => Some(attrs_of(entry, host.opts)),
+            (false, Some(mode)) => Some(Attrs {
+                perm: Some(mode),
+                ..Attrs::default()
+            }),
+            (false, None) => None,
+        };
+        if let Some(attrs) = attrs {
+            let sent = host.sftp.send_fsetstat(&handle, &attrs);
             if let Err(why) = host.call(sent)?.ok() {
                 return Ok(Err(attrs_error(host.opts, why)));
             }
@@ -811,10 +959,15 @@ fn feed(host: &mut Remote, entry: &Entry, target: &Path) -> Result<(), Failure> 
     Ok(())
 }
 
-/// Opens a flight's temporary file.
+/// Opens a flight's temporary file: with the source's mode for a new
+/// file (the host's umask applies, as for cp), 0600 when it replaces one
+/// (its mode is set before the rename: a secret is never readable
+/// meanwhile).
 fn open(host: &mut Remote, f: &Flight) -> std::io::Result<u32> {
     let mode = if host.opts.preserve {
         f.entry.mode & 0o7777
+    } else if f.existing_mode.is_some() {
+        0o600
     } else {
         f.entry.mode & 0o777
     };

@@ -387,7 +387,7 @@ impl Links {
                                 .then_some(Duration::from_secs(10))),
                             prefer_gcm: c.first("ciphers").is_none(),
                             config: opts.config.clone(),
-                            wait: h.dest.connect_timeout + Duration::from_secs(5),
+                            wait: h.dest.connect_timeout,
                         })
                     })
                     .collect(),

@@ -63,7 +63,15 @@ impl Link {
                     sftp: Some(client),
                 })
             }
-            Err(_) => Err(process.failure(stop)),
+            // Cut at the connect deadline: unreachable (and retried), as
+            // on the native path.
+            Err(_) => Err(match process.failure(stop) {
+                Failure::Timeout(_) => Failure::Unreachable(format!(
+                    "timed out after {} connecting",
+                    super::session::seconds(spec.wait)
+                )),
+                other => other,
+            }),
         }
     }
 
@@ -71,7 +79,9 @@ impl Link {
     pub fn sftp(&mut self, deadline: Option<Instant>, stop: &Stop) -> Result<Sftp, Failure> {
         match self {
             Link::Native(conn) => {
-                let ch = conn.subsystem("sftp", deadline, GRACE, stop)?;
+                // The job sees its deadline itself and cleans up; the
+                // watchdog cuts the connection a grace later.
+                let ch = conn.subsystem("sftp", deadline.map(|d| d + GRACE), GRACE, stop)?;
                 Client::start(Box::new(ch) as Box<dyn Stream>).map_err(|e| {
                     if stop.cancelled() {
                         Failure::Interrupted
@@ -86,7 +96,7 @@ impl Link {
                     .ok_or_else(|| Failure::Error("SFTP was already taken".to_string()))?;
                 let (posix_rename, fsync) = (client.posix_rename, client.fsync);
                 let process = client.into_inner();
-                process.set_deadline(deadline, GRACE);
+                process.set_deadline(deadline.map(|d| d + GRACE), GRACE);
                 Ok(Client::start_known(
                     Box::new(process) as Box<dyn Stream>,
                     posix_rename,
@@ -96,11 +106,12 @@ impl Link {
         }
     }
 
-    /// Runs `command`; returns its exit and standard output (up to `limit`
-    /// bytes).
+    /// Runs `command` with `input` as its standard input; returns its
+    /// exit and standard output (up to `limit` bytes).
     pub fn run(
         &self,
         command: &str,
+        input: &[u8],
         stop: &Arc<Stop>,
         deadline: Option<Instant>,
         limit: usize,
@@ -110,7 +121,7 @@ impl Link {
                 let mut out = Vec::new();
                 let exec = Exec {
                     command,
-                    input: None,
+                    input: Some(input),
                     pty: false,
                     deadline,
                 };
@@ -122,7 +133,7 @@ impl Link {
                 })?;
                 Ok((exit, out))
             }
-            Link::OpenSsh { spec, .. } => openssh::run(spec, command, stop, deadline, limit),
+            Link::OpenSsh { spec, .. } => openssh::run(spec, command, input, stop, deadline, limit),
         }
     }
 

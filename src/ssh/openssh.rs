@@ -121,6 +121,20 @@ impl Spec {
     }
 }
 
+/// Has the kernel kill the child if we die (even by SIGKILL), so no ssh
+/// is left copying after rcp is gone. (It fires when the thread that
+/// started it ends; workers live for the whole run.)
+pub fn die_with_us(cmd: &mut Command) {
+    // SAFETY: prctl is async-signal-safe; nothing else runs in the child
+    // before exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
+}
+
 /// Whether this CPU has AES instructions (x86 `aes`, ARM `aes`).
 fn cpu_has_aes() -> bool {
     static AES: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
@@ -174,6 +188,7 @@ impl Process {
                 // Its own process group: killed whole, and a Ctrl-C on the
                 // terminal reaches us only (we end it ourselves).
                 .process_group(0);
+            die_with_us(&mut cmd);
             let child = cmd.spawn()?;
             Ok(Process {
                 watch: stop.watch(ours.as_raw_fd(), deadline),
@@ -323,12 +338,24 @@ pub fn classify(code: Option<i32>, stderr: &str) -> Failure {
 pub fn run(
     spec: &Spec,
     command: &str,
+    input: &[u8],
     stop: &Arc<Stop>,
     deadline: Option<Instant>,
     limit: usize,
 ) -> Result<(Exit, Vec<u8>), Failure> {
     let mut p = Process::spawn(spec, &Remote::Command(command), stop, deadline)?;
-    let _ = p.sock.shutdown(std::net::Shutdown::Write);
+    // The input goes from a thread of its own while the output is read
+    // here, so neither side waits for the other.
+    let writer = p.sock.try_clone().ok().map(|mut sock| {
+        let input = input.to_vec();
+        std::thread::spawn(move || {
+            let _ = sock.write_all(&input);
+            let _ = sock.shutdown(std::net::Shutdown::Write);
+        })
+    });
+    if writer.is_none() {
+        let _ = p.sock.shutdown(std::net::Shutdown::Write);
+    }
     let mut out = Vec::new();
     let mut buf = [0u8; 64 * 1024];
     loop {
@@ -342,6 +369,9 @@ pub fn run(
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(_) => break,
         }
+    }
+    if let Some(w) = writer {
+        let _ = w.join();
     }
     if stop.cancelled() {
         return Err(Failure::Interrupted);
@@ -378,19 +408,19 @@ pub fn feed(
             super::session::plain_error(&e)
         ))
     })?;
-    let mut child = Command::new("ssh")
-        .args(spec.args(&Remote::Command(command)))
+    let mut cmd = Command::new("ssh");
+    cmd.args(spec.args(&Remote::Command(command)))
         .stdin(Stdio::from(input))
         .stdout(Stdio::null())
         .stderr(Stdio::from(std::os::fd::OwnedFd::from(err_theirs)))
-        .process_group(0)
-        .spawn()
-        .map_err(|e| {
-            Failure::Error(format!(
-                "cannot run ssh: {}",
-                super::session::plain_error(&e)
-            ))
-        })?;
+        .process_group(0);
+    die_with_us(&mut cmd);
+    let mut child = cmd.spawn().map_err(|e| {
+        Failure::Error(format!(
+            "cannot run ssh: {}",
+            super::session::plain_error(&e)
+        ))
+    })?;
     let kill = |child: &mut Child| {
         // SAFETY: signalling the process group made for this child.
         unsafe {

@@ -20,14 +20,15 @@ pub fn spawn(command: &str) -> Result<(UnixStream, Proxy), String> {
     let io = || -> std::io::Result<(UnixStream, Proxy)> {
         let (ours, theirs) = UnixStream::pair()?;
         let (err, err_theirs) = UnixStream::pair()?;
-        let child = Command::new("/bin/sh")
-            .arg("-c")
+        let mut cmd = Command::new("/bin/sh");
+        cmd.arg("-c")
             .arg(command)
             .stdin(Stdio::from(std::os::fd::OwnedFd::from(theirs.try_clone()?)))
             .stdout(Stdio::from(std::os::fd::OwnedFd::from(theirs)))
             .stderr(Stdio::from(std::os::fd::OwnedFd::from(err_theirs)))
-            .process_group(0)
-            .spawn()?;
+            .process_group(0);
+        super::openssh::die_with_us(&mut cmd);
+        let child = cmd.spawn()?;
         err.set_nonblocking(true)?;
         Ok((ours, Proxy { child, err }))
     };

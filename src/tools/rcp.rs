@@ -237,6 +237,13 @@ pub fn run(mut args: Args) -> i32 {
         }
     };
     let sources: Vec<PathBuf> = rest.into_iter().map(PathBuf::from).collect();
+    if args.transport == Transport::OpenSsh && args.fleet.ask_password {
+        exit::report(
+            "rcp",
+            "-A (ask for a password) needs --ssh=native: the OpenSSH transport never asks",
+        );
+        return exit::USAGE;
+    }
     let prepared = (|| {
         let targets = args.fleet.targets(None)?;
         args.fleet.resolve(targets)
@@ -260,6 +267,24 @@ pub fn run(mut args: Args) -> i32 {
             return exit::USAGE;
         }
         args.copy.moved = Arc::new(Bytes::default());
+        let sources: Vec<PathBuf> = sources.into_iter().map(remote_path).collect();
+        // Two sources with one name would land on one file.
+        let mut names = std::collections::HashSet::new();
+        for src in &sources {
+            if let Some(name) = src.file_name()
+                && !names.insert(name.to_os_string())
+            {
+                exit::report(
+                    "rcp",
+                    format_args!(
+                        "--get: two sources are named {}: each host's copies would overwrite each other in {}",
+                        name.to_string_lossy(),
+                        last.display()
+                    ),
+                );
+                return exit::USAGE;
+            }
+        }
         let job = Download {
             sources,
             localdir: last,
@@ -284,10 +309,24 @@ pub fn run(mut args: Args) -> i32 {
         });
         let job = Upload {
             plan,
-            dest: last,
+            dest: remote_path(last),
             opts: args.copy.clone(),
         };
         execute(&args, hosts, infos, labels, job)
+    }
+}
+
+/// A remote path as SFTP takes it: `~/x` (quoted past the local shell)
+/// is `x`, since SFTP starts in the login's home directory.
+fn remote_path(p: PathBuf) -> PathBuf {
+    use std::os::unix::ffi::OsStrExt;
+    let b = p.as_os_str().as_bytes();
+    if b == b"~" || b == b"~/" {
+        return PathBuf::from(".");
+    }
+    match b.strip_prefix(b"~/") {
+        Some(rest) => PathBuf::from(std::ffi::OsStr::from_bytes(rest)),
+        None => p,
     }
 }
 
