@@ -496,16 +496,28 @@ fn host_keys_unknown_appended_strict_refused_changed_refused() {
     let fleet = Fleet::start(2);
     let dir = Dir::new("rrun-hostkeys");
     let known = fleet.known_hosts();
+    std::fs::remove_file(&known).unwrap();
     // Strict with an empty known_hosts: refused, nothing recorded.
     let (_, err) = fleet
         .rrun(&dir)
         .args(["--host-key=strict", "true"])
         .expect_exit_text(3);
     assert!(err.contains("hostkey: host key of [127.0.0.2]:"), "{err}");
-    assert!(err.contains("is not known and --host-key=strict"), "{err}");
+    assert!(
+        err.contains("is not known and host keys are checked strictly"),
+        "{err}"
+    );
     assert!(!known.exists());
-    // accept-new: appended, one line per host, [host]:port form.
-    fleet.rrun(&dir).arg("true").expect_exit(0);
+    // accept-new: appended, one line per host, [host]:port form, each
+    // with ssh's notice.
+    let (_, err) = fleet.rrun(&dir).arg("true").expect_exit_text(0);
+    assert!(
+        err.contains(&format!(
+            "Warning: Permanently added '[127.0.0.2]:{}' (ED25519) to the list of known hosts.",
+            fleet.port
+        )),
+        "{err}"
+    );
     let text = std::fs::read_to_string(&known).unwrap();
     let mut lines = sorted_lines(&text);
     lines
@@ -546,10 +558,10 @@ fn host_keys_unknown_appended_strict_refused_changed_refused() {
     assert_eq!(out, "");
     assert!(!marker.exists());
     let kh = changed.known_hosts().display().to_string();
-    assert!(
-        err.contains("has CHANGED: the ssh-ed25519 key does not match "),
-        "{err}"
-    );
+    assert!(err.contains("has CHANGED: "), "{err}");
+    assert!(err.contains("knows ED25519 SHA256:"), "{err}");
+    assert!(err.contains("the host now shows ED25519 SHA256:"), "{err}");
+    assert!(err.contains("ssh-keygen -R '[127.0.0.2]:"), "{err}");
     assert!(
         err.contains(&format!("{kh}:1")) && err.contains(&format!("{kh}:2")),
         "{err}"
@@ -558,10 +570,85 @@ fn host_keys_unknown_appended_strict_refused_changed_refused() {
         err.ends_with("2 hosts: 2 hostkey\n  hostkey: 127.0.0.[2-3]\n"),
         "{err}"
     );
-    // off: runs anyway.
-    changed
+    // off (StrictHostKeyChecking no): runs anyway, with ssh's loud
+    // warning.
+    let (_, err) = changed
         .rrun(&dir)
         .args(["--host-key=off", "true"])
+        .expect_exit_text(0);
+    assert!(err.contains("WARNING: host key of [127.0.0.2]:"), "{err}");
+    assert!(err.contains("public-key authentication only"), "{err}");
+}
+
+#[test]
+fn a_known_key_of_another_type_is_a_changed_key() {
+    // known_hosts knows the host by an RSA key; the host has only ed25519.
+    let fleet = Fleet::start(1);
+    let dir = Dir::new("rrun-keytype");
+    let rsa = dir.join("rsa");
+    assert!(
+        Command::new("ssh-keygen")
+            .args(["-q", "-t", "rsa", "-b", "2048", "-N", "", "-f"])
+            .arg(&rsa)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let public = std::fs::read_to_string(rsa.with_extension("pub")).unwrap();
+    let key: Vec<&str> = public.split_whitespace().take(2).collect();
+    std::fs::write(
+        fleet.known_hosts(),
+        format!("[{}]:{} {}\n", fleet.addrs[0], fleet.port, key.join(" ")),
+    )
+    .unwrap();
+    let (_, err) = fleet.rrun(&dir).arg("true").expect_exit_text(3);
+    assert!(err.contains("1 hostkey"), "{err}");
+    assert!(err.contains("knows RSA SHA256:"), "{err}");
+    assert!(err.contains("now shows ED25519 SHA256:"), "{err}");
+}
+
+#[test]
+fn concurrent_runs_learn_each_key_once_and_hash_when_asked() {
+    let fleet = Fleet::start(20);
+    let dir = Dir::new("rrun-learn");
+    std::fs::remove_file(fleet.known_hosts()).unwrap();
+    let runs: Vec<_> = (0..2)
+        .map(|_| {
+            Command::new(util::binary("rrun"))
+                .arg("-F")
+                .arg(fleet.config())
+                .arg("--hosts")
+                .arg(fleet.hosts_file())
+                .arg("true")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut r in runs {
+        assert!(r.wait().unwrap().success());
+    }
+    assert_eq!(util::line_count(fleet.known_hosts()), 20);
+    // HashKnownHosts yes: learnt names are written hashed.
+    std::fs::remove_file(fleet.known_hosts()).unwrap();
+    let config = dir.create(
+        "config",
+        format!("HashKnownHosts yes\n{}", fleet.config_text()),
+    );
+    dir.command("rrun")
+        .arg("-F")
+        .arg(&config)
+        .arg("--hosts")
+        .arg(fleet.hosts_file())
+        .arg("true")
+        .expect_exit(0);
+    let text = std::fs::read_to_string(fleet.known_hosts()).unwrap();
+    assert_eq!(text.lines().count(), 20);
+    assert!(text.lines().all(|l| l.starts_with("|1|")), "{text}");
+    fleet
+        .rrun(&dir)
+        .args(["--host-key=strict", "true"])
         .expect_exit(0);
 }
 

@@ -198,3 +198,93 @@ fn a_bad_config_is_refused_naming_file_and_line() {
         .expect_exit_text(2);
     assert!(err.contains("jumphost loop via x"), "{err}");
 }
+
+/// The native SSH honours what the config says: an Include tree with a
+/// glob, Match exec, tokens, ProxyCommand, and a ProxyJump chain of three
+/// hops where each hop may only forward to the next.
+#[test]
+fn the_native_ssh_follows_the_config_to_the_host() {
+    use util::fleet::{Fleet, keys};
+    let k = keys();
+    // Started from the target back, so each hop knows the next one's port.
+    let target = Fleet::start(1);
+    let hop = |next: &Fleet, extra: &str| {
+        Fleet::start_configured(
+            1,
+            &k.host_key,
+            &format!("PermitOpen 127.0.0.2:{}\n{extra}", next.port),
+        )
+    };
+    let h3 = hop(&target, "");
+    let h2 = hop(&h3, "");
+    let h1 = hop(&h2, "");
+    let dir = Dir::new("ssh-native");
+    let d = dir.path().display().to_string();
+    let known = dir.join("known_hosts");
+    let common = format!(
+        "  User fleet\n  IdentityFile {}\n  IdentitiesOnly yes\n  UserKnownHostsFile {}\n",
+        k.client_key.display(),
+        known.display()
+    );
+    dir.create(
+        "conf.d/hops.conf",
+        format!(
+            "Host h1\n  HostName 127.0.0.2\n  Port {}\nHost h2\n  HostName 127.0.0.2\n  Port {}\n\
+             Host h3\n  HostName 127.0.0.2\n  Port {}\n",
+            h1.port, h2.port, h3.port
+        ),
+    );
+    let config = dir.create(
+        "config",
+        format!(
+            "Include {d}/conf.d/*.conf\n\
+             Host chained\n  HostName 127.0.0.2\n  Port {tp}\n  ProxyJump h1,h2,h3\n\
+             Host proxied\n  HostName 127.0.0.2\n  Port {tp}\n  \
+             ProxyCommand sh -c 'touch {d}/proxied-%h-%p; exec ssh -F {base} -W %h:%p 127.0.0.2'\n\
+             Match originalhost proxied exec \"touch {d}/matched-%n\"\n  ConnectTimeout 9\n\
+             Host *\n{common}",
+            tp = target.port,
+            base = target.config().display(),
+        ),
+    );
+    let (out, err) = dir
+        .command("rrun")
+        .arg("-F")
+        .arg(&config)
+        .args(["-H", "chained,proxied", "hostname"])
+        .expect_exit_text(0);
+    assert_eq!(
+        {
+            let mut l: Vec<&str> = out.lines().collect();
+            l.sort();
+            l
+        },
+        ["chained: host0", "proxied: host0"],
+        "{err}"
+    );
+    assert!(
+        dir.join(&format!("proxied-127.0.0.2-{}", target.port))
+            .exists()
+    );
+    assert!(dir.join("matched-proxied").exists());
+    // The middle hop may not forward: the chain, not a direct connection,
+    // was what reached the target.
+    drop(h1);
+    let h2_closed = Fleet::start_configured(1, &k.host_key, "AllowTcpForwarding no\n");
+    let h1 = hop(&h2_closed, "");
+    dir.create(
+        "conf.d/hops.conf",
+        format!(
+            "Host h1\n  HostName 127.0.0.2\n  Port {}\nHost h2\n  HostName 127.0.0.2\n  Port {}\n\
+             Host h3\n  HostName 127.0.0.2\n  Port {}\n",
+            h1.port, h2_closed.port, h3.port
+        ),
+    );
+    let (_, err) = dir
+        .command("rrun")
+        .arg("-F")
+        .arg(&config)
+        .args(["-H", "chained", "hostname"])
+        .expect_exit_text(3);
+    assert!(err.contains("1 unreachable"), "{err}");
+}

@@ -174,6 +174,7 @@ impl Resolver<'_> {
             host_key_alias: c.first("hostkeyalias").map(str::to_string),
             methods,
             batch_mode: c.yes("batchmode").unwrap_or(false),
+            hash_known_hosts: c.yes("hashknownhosts").unwrap_or(false),
             agent: match c.first("identityagent") {
                 None => AgentChoice::Environment,
                 Some(v) if v.eq_ignore_ascii_case("none") => AgentChoice::None,

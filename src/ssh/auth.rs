@@ -107,6 +107,8 @@ pub struct Login<'a> {
     pub agent: &'a AgentChoice,
     /// Never ask on the terminal (ssh_config's BatchMode).
     pub batch: bool,
+    /// Password authentication allowed (not after a changed host key).
+    pub password: bool,
 }
 
 pub fn authenticate(sess: &Session, login: &Login, creds: &Credentials) -> Result<(), String> {
@@ -189,7 +191,7 @@ pub fn authenticate(sess: &Session, login: &Login, creds: &Credentials) -> Resul
             return Ok(());
         }
     }
-    if creds.ask_password && !login.batch && attempts < MAX_ATTEMPTS {
+    if creds.ask_password && !login.batch && login.password && attempts < MAX_ATTEMPTS {
         match creds.password(user) {
             Ok(Some(p)) => {
                 tried.push("password".to_string());

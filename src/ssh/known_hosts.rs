@@ -43,9 +43,14 @@ pub enum Verdict {
     Known,
     /// No line names this host with a key of this type.
     Unknown,
-    /// Lines name this host with a key of this type, but not this key; the
-    /// first such line is given.
-    Changed { file: PathBuf, line: usize },
+    /// Lines name this host, but with another key (of this type, or only
+    /// of other types): the first such line, and the key it holds.
+    Changed {
+        file: PathBuf,
+        line: usize,
+        key_type: String,
+        key: String,
+    },
     /// The key is marked `@revoked`.
     Revoked { file: PathBuf, line: usize },
 }
@@ -107,7 +112,8 @@ impl KnownHosts {
     pub fn check(&self, host: &str, port: u16, key_type: &str, key: &str) -> Verdict {
         let names = names(host, port);
         let entries = self.entries.lock().expect("known_hosts lock");
-        let mut changed = None;
+        let mut changed: Option<&Entry> = None;
+        let mut other_type: Option<&Entry> = None;
         for e in entries.iter() {
             let applies = host_matches(&e.hosts, &names) || (e.revoked && e.hosts == "*");
             if !applies {
@@ -126,50 +132,130 @@ impl KnownHosts {
                 if e.key == key {
                     return Verdict::Known;
                 }
-                changed.get_or_insert((e.file, e.line));
+                changed.get_or_insert(e);
+            } else {
+                other_type.get_or_insert(e);
             }
         }
-        match changed {
-            Some((file, line)) => Verdict::Changed {
-                file: self.files[file].clone(),
-                line,
+        // A host known only by keys of other types that now shows a new
+        // type has changed its identification too, as OpenSSH says.
+        match changed.or(other_type) {
+            Some(e) => Verdict::Changed {
+                file: self.files[e.file].clone(),
+                line: e.line,
+                key_type: e.key_type.clone(),
+                key: e.key.clone(),
             },
             None => Verdict::Unknown,
         }
     }
 
-    /// Appends a learnt key to the first file (creating it and its
-    /// directory), and remembers it.
-    pub fn learn(&self, host: &str, port: u16, key_type: &str, key: &str) -> std::io::Result<()> {
+    /// Appends a learnt key to the first file (creating it, and its
+    /// directory 0700 as ssh does), hashed when `hash` (HashKnownHosts),
+    /// and remembers it. Writers in other processes are kept apart by a
+    /// lock on the file, and a key another one wrote meanwhile is not
+    /// written twice. Returns whether a line was written.
+    pub fn learn(
+        &self,
+        host: &str,
+        port: u16,
+        key_type: &str,
+        key: &str,
+        hash: bool,
+    ) -> std::io::Result<bool> {
         let _one_writer = self.append.lock().expect("known_hosts append lock");
         let name = names(host, port).remove(0);
         // Another worker may have learnt it meanwhile.
         if self.check(host, port, key_type, key) == Verdict::Known {
-            return Ok(());
+            return Ok(false);
         }
         let path = self.files.first().ok_or_else(|| {
             std::io::Error::new(std::io::ErrorKind::NotFound, "no known_hosts file")
         })?;
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
+        if let Some(dir) = path.parent()
+            && !dir.exists()
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)?;
         }
-        let mut file = OpenOptions::new().create(true).append(true).open(path)?;
-        let line_no = std::fs::read_to_string(path).map_or(0, |t| t.lines().count()) + 1;
-        file.write_all(format!("{name} {key_type} {key}\n").as_bytes())?;
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .read(true)
+            .open(path)?;
+        let _locked = Flock::exclusive(&file)?;
+        // Another process may have written it meanwhile: read again
+        // under the lock.
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let names = [name.clone()];
+        let present = text.lines().filter_map(|l| parse_line(l, 0, 0)).any(|e| {
+            !e.revoked && e.key_type == key_type && e.key == key && host_matches(&e.hosts, &names)
+        });
+        let line_no = text.lines().count() + 1;
+        let field = if hash { hashed(&name) } else { name.clone() };
+        if !present {
+            (&file).write_all(format!("{field} {key_type} {key}\n").as_bytes())?;
+        }
         self.entries.lock().expect("known_hosts lock").push(Entry {
             file: 0,
             line: line_no,
             revoked: false,
-            hosts: name,
+            hosts: field,
             key_type: key_type.to_string(),
             key: key.to_string(),
         });
-        Ok(())
+        Ok(!present)
     }
 
     /// Where learnt keys are written.
     pub fn primary(&self) -> Option<&PathBuf> {
         self.files.first()
+    }
+}
+
+/// An exclusive flock(2), released when dropped.
+struct Flock<'a>(&'a std::fs::File);
+
+impl<'a> Flock<'a> {
+    fn exclusive(f: &'a std::fs::File) -> std::io::Result<Flock<'a>> {
+        use std::os::fd::AsRawFd;
+        // SAFETY: flock on a descriptor we hold open.
+        if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(Flock(f))
+    }
+}
+
+impl Drop for Flock<'_> {
+    fn drop(&mut self) {
+        use std::os::fd::AsRawFd;
+        // SAFETY: as above.
+        unsafe {
+            libc::flock(self.0.as_raw_fd(), libc::LOCK_UN);
+        }
+    }
+}
+
+/// `|1|salt|hash`: a name as HashKnownHosts writes it.
+fn hashed(name: &str) -> String {
+    use super::digest::base64_encode;
+    let mut salt = [0u8; 20];
+    let _ = getrandom::getrandom(&mut salt);
+    let mac = hmac_sha1(&salt, name.as_bytes());
+    format!("|1|{}|{}", base64_encode(&salt), base64_encode(&mac))
+}
+
+/// `ED25519`, `RSA`, `ECDSA`: a key type as ssh's messages name it.
+pub fn type_word(key_type: &str) -> String {
+    let t = key_type.trim_start_matches("ssh-");
+    if t.starts_with("ecdsa") {
+        "ECDSA".to_string()
+    } else {
+        t.split('-').next().unwrap_or(t).to_ascii_uppercase()
     }
 }
 
@@ -265,10 +351,17 @@ mod tests {
             kh.check("web1", 22, "ssh-ed25519", "ZZZZ"),
             Verdict::Changed {
                 file: path.clone(),
-                line: 1
+                line: 1,
+                key_type: "ssh-ed25519".into(),
+                key: "AAAA".into()
             }
         );
-        assert_eq!(kh.check("web1", 22, "ssh-rsa", "ZZZZ"), Verdict::Unknown);
+        // Known only as ed25519, now showing RSA: changed too.
+        assert!(matches!(
+            kh.check("web1", 22, "ssh-rsa", "ZZZZ"),
+            Verdict::Changed { line: 1, .. }
+        ));
+        assert_eq!(kh.check("web9", 22, "ssh-rsa", "ZZZZ"), Verdict::Unknown);
         assert_eq!(
             kh.check("web1", 2222, "ssh-ed25519", "AAAA"),
             Verdict::Unknown
@@ -284,6 +377,25 @@ mod tests {
             Verdict::Unknown
         );
         assert_eq!(kh.key_types("web2", 2222), ["ssh-rsa"]);
+    }
+
+    #[test]
+    fn learnt_names_are_hashed_when_asked() {
+        let (kh, path) = store("");
+        assert!(
+            kh.learn("10.0.0.7", 2200, "ssh-ed25519", "EEEE", true)
+                .unwrap()
+        );
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            text.starts_with("|1|") && !text.contains("10.0.0.7"),
+            "{text}"
+        );
+        let again = KnownHosts::load(vec![path]);
+        assert_eq!(
+            again.check("10.0.0.7", 2200, "ssh-ed25519", "EEEE"),
+            Verdict::Known
+        );
     }
 
     #[test]
@@ -309,8 +421,22 @@ mod tests {
     #[test]
     fn learning_appends_one_line() {
         let (kh, path) = store("web1 ssh-ed25519 AAAA\n");
-        kh.learn("127.0.0.2", 2222, "ssh-ed25519", "DDDD").unwrap();
-        kh.learn("127.0.0.2", 2222, "ssh-ed25519", "DDDD").unwrap();
+        // Loaded before anything is learnt, as another process would be.
+        let other = KnownHosts::load(vec![path.clone()]);
+        assert!(
+            kh.learn("127.0.0.2", 2222, "ssh-ed25519", "DDDD", false)
+                .unwrap()
+        );
+        assert!(
+            !kh.learn("127.0.0.2", 2222, "ssh-ed25519", "DDDD", false)
+                .unwrap()
+        );
+        // A key written by another process meanwhile is not written again.
+        assert!(
+            !other
+                .learn("127.0.0.2", 2222, "ssh-ed25519", "DDDD", false)
+                .unwrap()
+        );
         assert_eq!(
             std::fs::read_to_string(&path).unwrap(),
             "web1 ssh-ed25519 AAAA\n[127.0.0.2]:2222 ssh-ed25519 DDDD\n"

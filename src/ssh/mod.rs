@@ -12,6 +12,14 @@ pub mod openssh;
 pub mod proxy;
 pub mod session;
 
+/// A notice for the user on standard error, as ssh gives them ("Warning:
+/// Permanently added …"): one whole line in one write, so it never lands
+/// inside another line.
+pub fn notice(line: &str) {
+    use std::io::Write;
+    let _ = std::io::stderr().write_all(format!("{line}\n").as_bytes());
+}
+
 /// Quotes one word for the remote POSIX shell, so it arrives as one
 /// argument whatever it holds (spaces, quotes, newlines, `$(…)`, `*`).
 pub fn shell_quote(word: &str) -> String {

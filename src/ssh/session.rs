@@ -52,6 +52,8 @@ pub struct Destination {
     pub batch_mode: bool,
     /// The agent to ask (ssh_config's IdentityAgent).
     pub agent: auth::AgentChoice,
+    /// Write learnt host names hashed (ssh_config's HashKnownHosts).
+    pub hash_known_hosts: bool,
     /// TCP connects to try (ssh_config's ConnectionAttempts).
     pub attempts: u32,
 }
@@ -156,7 +158,11 @@ pub fn connect(dest: &Destination, ctx: &Context) -> Result<Connection, Failure>
         let (name, port) = known_as(dest);
         let known = dest.known_hosts.key_types(name, port);
         if !known.is_empty() {
-            let _ = sess.method_pref(MethodType::HostKey, &host_key_algorithms(&known));
+            let supported = sess.supported_algs(MethodType::HostKey).unwrap_or_default();
+            let _ = sess.method_pref(
+                MethodType::HostKey,
+                &host_key_algorithms(&known, &supported),
+            );
         }
     }
     for (key, list) in &dest.methods {
@@ -171,9 +177,7 @@ pub fn connect(dest: &Destination, ctx: &Context) -> Result<Connection, Failure>
         };
         return Err(cut(Failure::Unreachable(why), "the SSH handshake"));
     }
-    if dest.policy != Policy::Off {
-        check_host_key(&sess, dest)?;
-    }
+    let password_ok = check_host_key(&sess, dest)?;
     arm(&sess, deadline).ok_or_else(|| timed_out("authentication"))?;
     let login = auth::Login {
         user: &dest.user,
@@ -181,6 +185,7 @@ pub fn connect(dest: &Destination, ctx: &Context) -> Result<Connection, Failure>
         identities_only: dest.identities_only,
         agent: &dest.agent,
         batch: dest.batch_mode,
+        password: password_ok,
     };
     if let Err(message) = auth::authenticate(&sess, &login, ctx.credentials) {
         return Err(cut(Failure::Auth(message), "authentication"));
@@ -452,23 +457,37 @@ fn arm(sess: &Session, deadline: Instant) -> Option<()> {
 }
 
 /// libssh2's names for the algorithms that produce the known key types.
-fn host_key_algorithms(known: &[String]) -> String {
-    let mut algs = Vec::new();
+/// Host key algorithms with the known types first, then the rest libssh2
+/// has: the server shows a known key when it can, and when it has only a
+/// new type the key is seen (and judged as changed) rather than the
+/// handshake failing.
+fn host_key_algorithms(known: &[String], supported: &[&str]) -> String {
+    let mut algs: Vec<&str> = Vec::new();
     for t in known {
         match t.as_str() {
             "ssh-rsa" => algs.extend(["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"]),
             other => algs.push(other),
         }
     }
+    algs.retain(|a| supported.contains(a));
+    for a in supported {
+        if !algs.contains(a) {
+            algs.push(a);
+        }
+    }
     algs.join(",")
 }
 
-fn check_host_key(sess: &Session, dest: &Destination) -> Result<(), Failure> {
-    let (key, _) = sess
+/// Judges the server's key; `Ok(false)` when it may be used but password
+/// authentication must not be (a changed key under
+/// `StrictHostKeyChecking no`, as OpenSSH does).
+fn check_host_key(sess: &Session, dest: &Destination) -> Result<bool, Failure> {
+    let (blob, _) = sess
         .host_key()
         .ok_or_else(|| Failure::HostKey("the server sent no host key".to_string()))?;
-    let key_type = key_type(key).unwrap_or("unknown").to_string();
-    let key = base64_encode(key);
+    let key_type = key_type(blob).unwrap_or("unknown").to_string();
+    let fingerprint = super::digest::fingerprint(blob);
+    let key = base64_encode(blob);
     let (host, port) = known_as(dest);
     let name = if port == 22 {
         host.to_string()
@@ -476,27 +495,61 @@ fn check_host_key(sess: &Session, dest: &Destination) -> Result<(), Failure> {
         format!("[{host}]:{port}")
     };
     match dest.known_hosts.check(host, port, &key_type, &key) {
-        Verdict::Known => Ok(()),
-        Verdict::Unknown if dest.policy == Policy::AcceptNew => dest
-            .known_hosts
-            .learn(host, port, &key_type, &key)
-            .map_err(|e| {
-                let file = dest
-                    .known_hosts
-                    .primary()
-                    .map_or(String::new(), |p| p.display().to_string());
-                Failure::HostKey(format!(
-                    "cannot record the host key of {name} in {file}: {e}"
-                ))
-            }),
+        Verdict::Known => Ok(true),
+        Verdict::Unknown if dest.policy == Policy::AcceptNew => {
+            match dest
+                .known_hosts
+                .learn(host, port, &key_type, &key, dest.hash_known_hosts)
+            {
+                Ok(written) => {
+                    if written {
+                        super::notice(&format!(
+                            "Warning: Permanently added '{name}' ({}) to the list of known hosts.",
+                            super::known_hosts::type_word(&key_type)
+                        ));
+                    }
+                    Ok(true)
+                }
+                Err(e) => {
+                    let file = dest
+                        .known_hosts
+                        .primary()
+                        .map_or(String::new(), |p| p.display().to_string());
+                    Err(Failure::HostKey(format!(
+                        "cannot record the host key of {name} in {file}: {e}"
+                    )))
+                }
+            }
+        }
+        Verdict::Unknown if dest.policy == Policy::Off => Ok(true),
         Verdict::Unknown => Err(Failure::HostKey(format!(
-            "host key of {name} ({key_type}) is not known and --host-key=strict"
+            "host key of {name} ({key_type} {fingerprint}) is not known and host keys are checked strictly"
         ))),
-        Verdict::Changed { file, line } => Err(Failure::HostKey(format!(
-            "host key of {name} has CHANGED: the {key_type} key does not match {}:{line} \
-             (remove that line if the change is expected); not run",
-            file.display()
-        ))),
+        Verdict::Changed {
+            file,
+            line,
+            key_type: was_type,
+            key: was,
+        } => {
+            let was_print = super::digest::base64_decode(&was)
+                .map_or_else(|| "?".to_string(), |b| super::digest::fingerprint(&b));
+            let what = format!(
+                "host key of {name} has CHANGED: {}:{line} knows {} {was_print}, the host now shows {} {fingerprint}",
+                file.display(),
+                super::known_hosts::type_word(&was_type),
+                super::known_hosts::type_word(&key_type),
+            );
+            if dest.policy == Policy::Off {
+                super::notice(&format!(
+                    "WARNING: {what}. Someone could be eavesdropping (StrictHostKeyChecking no): connecting with public-key authentication only, no password."
+                ));
+                return Ok(false);
+            }
+            Err(Failure::HostKey(format!(
+                "{what}; not run. If the change is expected: ssh-keygen -R '{name}' -f {}",
+                file.display()
+            )))
+        }
         Verdict::Revoked { file, line } => Err(Failure::HostKey(format!(
             "host key of {name} is revoked in {}:{line}",
             file.display()
