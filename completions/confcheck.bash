@@ -76,13 +76,17 @@ _confcheck() {
             COMPREPLY=($(compgen -f -- "$cur"))
             return
             ;;
+        --ssh)
+            COMPREPLY=($(compgen -W "auto native openssh" -- "$cur"))
+            return
+            ;;
         --color)
             COMPREPLY=($(compgen -W "auto always never" -- "$cur"))
             return
             ;;
     esac
     if [[ "$cur" == -* ]]; then
-        COMPREPLY=($(compgen -W "--list -f --file --root --checks --strict --reload --then --all-or-nothing --from-json -t --timeout -H --host --hosts -l --user -i --identity --port -F --config -A --ask-password --host-key -p --fanout --connect-timeout --retry --failed --log -q --quiet --json --color --help -h --version" -- "$cur"))
+        COMPREPLY=($(compgen -W "--list -f --file --root --checks --strict --reload --then --all-or-nothing --from-json -t --timeout -H --host --hosts -l --user -i --identity --port -F --config -A --ask-password --host-key -p --fanout --connect-timeout --retry --failed --log --ssh -v --verbose -q --quiet --json --color --help -h --version" -- "$cur"))
     else
         COMPREPLY=()
     fi

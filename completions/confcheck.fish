@@ -22,6 +22,8 @@ complete -c confcheck -l connect-timeout -x -d 'Give up connecting after SECONDS
 complete -c confcheck -l retry -x -d 'Retry a failed connection N times'
 complete -c confcheck -l failed -r -F -d 'Write the hosts that did not succeed to FILE'
 complete -c confcheck -l log -r -F -d 'Append one timestamped line per host to FILE'
+complete -c confcheck -l ssh -x -a 'auto native openssh' -d 'Which SSH carries each host: auto, native or openssh'
+complete -c confcheck -s v -l verbose -d 'Say which hosts took which SSH transport'
 complete -c confcheck -s q -l quiet -d 'No summary and no progress'
 complete -c confcheck -l json -d 'Print one JSON object per host as it finishes'
 complete -c confcheck -l color -x -a 'auto always never' -d 'When to use colour: auto, always or never'

@@ -66,7 +66,7 @@ _rcp() {
             ;;
     esac
     if [[ "$cur" == -* ]]; then
-        COMPREPLY=($(compgen -W "-H --host --hosts -l --user -i --identity --port -F --config -A --ask-password --host-key -p --fanout --connect-timeout --retry --failed --log -q --quiet --json --get -r --recursive --preserve --owner -a --archive -u --update --checksum --mkdir --ssh -t --timeout --color --help -h --version" -- "$cur"))
+        COMPREPLY=($(compgen -W "-H --host --hosts -l --user -i --identity --port -F --config -A --ask-password --host-key -p --fanout --connect-timeout --retry --failed --log --ssh -v --verbose -q --quiet --json --get -r --recursive --preserve --owner -a --archive -u --update --checksum --mkdir -t --timeout --color --help -h --version" -- "$cur"))
     else
         COMPREPLY=($(compgen -f -- "$cur"))
     fi

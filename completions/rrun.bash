@@ -52,6 +52,10 @@ _rrun() {
             COMPREPLY=($(compgen -f -- "$cur"))
             return
             ;;
+        --ssh)
+            COMPREPLY=($(compgen -W "auto native openssh" -- "$cur"))
+            return
+            ;;
         -t|--timeout)
             COMPREPLY=()
             return
@@ -74,7 +78,7 @@ _rrun() {
             ;;
     esac
     if [[ "$cur" == -* ]]; then
-        COMPREPLY=($(compgen -W "-H --host --hosts -l --user -i --identity --port -F --config -A --ask-password --host-key -p --fanout --connect-timeout --retry --failed --log -q --quiet --json -t --timeout -I --stdin --script -G --show-config -N --no-prefix --inline -g --gather -o --outdir -e --errdir --color --help -h --version" -- "$cur"))
+        COMPREPLY=($(compgen -W "-H --host --hosts -l --user -i --identity --port -F --config -A --ask-password --host-key -p --fanout --connect-timeout --retry --failed --log --ssh -v --verbose -q --quiet --json -t --timeout -I --stdin --script -G --show-config -N --no-prefix --inline -g --gather -o --outdir -e --errdir --color --help -h --version" -- "$cur"))
     else
         COMPREPLY=()
     fi

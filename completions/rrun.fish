@@ -12,6 +12,8 @@ complete -c rrun -l connect-timeout -x -d 'Give up connecting after SECONDS (def
 complete -c rrun -l retry -x -d 'Retry a failed connection N times'
 complete -c rrun -l failed -r -F -d 'Write the hosts that did not succeed to FILE'
 complete -c rrun -l log -r -F -d 'Append one timestamped line per host to FILE'
+complete -c rrun -l ssh -x -a 'auto native openssh' -d 'Which SSH carries each host: auto, native or openssh'
+complete -c rrun -s v -l verbose -d 'Say which hosts took which SSH transport'
 complete -c rrun -s q -l quiet -d 'No summary and no progress'
 complete -c rrun -l json -d 'Print one JSON object per host as it finishes'
 complete -c rrun -s t -l timeout -x -d 'End a host\'s command after SECONDS'

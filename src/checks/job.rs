@@ -14,7 +14,8 @@ use serde_json::json;
 
 use super::{Check, Diagnostic, Severity, Verdict};
 use crate::engine::{Exit, Failure, Finish, Job, Stream, Work};
-use crate::ssh::session::{Connection, Exec};
+use crate::ssh::link::Link;
+use crate::ssh::session::Exec;
 
 /// Where a check's shell snippet runs.
 pub trait Shell {
@@ -74,7 +75,7 @@ impl Shell for () {
     }
 }
 
-impl Shell for Connection {
+impl Shell for Link {
     fn run(&mut self, command: &str, work: &Work<'_>) -> Result<(Exit, String), Failure> {
         let mut out = Vec::new();
         let exec = Exec {
@@ -326,8 +327,8 @@ impl Job<()> for Local {
 /// Fleet mode: every check on each host, over one session.
 pub struct Remote(pub Arc<Plan>);
 
-impl Job<Connection> for Remote {
-    fn run(&self, conn: &mut Connection, work: &mut Work<'_>) -> Result<Finish, Failure> {
+impl Job<Link> for Remote {
+    fn run(&self, conn: &mut Link, work: &mut Work<'_>) -> Result<Finish, Failure> {
         let label = self
             .0
             .labels

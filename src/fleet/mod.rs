@@ -40,6 +40,10 @@ pub struct Options {
     pub log: Option<PathBuf>,
     pub json: bool,
     pub quiet: bool,
+    /// `--ssh`: which transport carries each host.
+    pub transport: crate::ssh::link::Transport,
+    /// `-v`: say which hosts took which transport.
+    pub verbose: bool,
 }
 
 /// A tool's arguments that hold the group.
@@ -203,6 +207,32 @@ pub fn flags<A: FleetArgs>() -> Vec<Flag<A>> {
                 Ok(())
             },
         ),
+        Flag::choice(
+            "ssh",
+            "WHICH",
+            &["auto", "native", "openssh"],
+            "Which SSH carries each host: auto, native or openssh",
+            "Which SSH implementation carries each host. native talks SSH in-process through libssh2 (a few milliseconds of CPU per host, and -A can ask for a password). openssh runs the system's ssh for each host, reading all of ssh_config itself (ControlMaster, CertificateFile, forwards and every other keyword); it never asks on the terminal (BatchMode). auto, the default, takes native unless a host's ssh_config uses a keyword the native SSH cannot honour (that host then takes openssh); rcp takes openssh for every host when ssh is installed and -A is not given, for its faster ciphers. -v says which hosts took which.",
+            |a: &mut A, v| {
+                use crate::ssh::link::Transport;
+                a.fleet().transport = match cli::flag::choice(v, &["auto", "native", "openssh"])? {
+                    "native" => Transport::Native,
+                    "openssh" => Transport::OpenSsh,
+                    _ => Transport::Auto,
+                };
+                Ok(())
+            },
+        ),
+        Flag::switch(
+            "verbose",
+            Some('v'),
+            "Say which hosts took which SSH transport",
+            "Say on standard error, once per run, how many hosts took the OpenSSH transport and which needed it.",
+            |a: &mut A, _| {
+                a.fleet().verbose = true;
+                Ok(())
+            },
+        ),
         Flag::switch(
             "quiet",
             Some('q'),
@@ -234,6 +264,8 @@ pub struct Host {
     /// How output names it: `host`, `host:port`, `user@host` where the
     /// list reaches one host as several users.
     pub label: String,
+    /// Why only the OpenSSH transport can reach it, if so.
+    pub needs_openssh: Option<String>,
 }
 
 impl Host {
@@ -337,79 +369,132 @@ fn plain(e: &std::io::Error) -> String {
     session::plain_error(e)
 }
 
-/// The engine connector for tools that move files: each host over the
-/// transport chosen (see [`crate::ssh::link`]).
+/// The engine connector every SSH tool uses: each host over the
+/// transport chosen for it (see [`crate::ssh::link`]).
 pub struct Links {
-    /// Native sessions (their credentials), when that transport is used.
-    pub native: Option<Ssh>,
-    /// How to run `ssh` for each host, when the OpenSSH transport is used.
-    pub openssh: Vec<Arc<crate::ssh::openssh::Spec>>,
+    /// Native sessions (their credentials and destinations).
+    pub native: Ssh,
+    /// How to run `ssh`, for the hosts that take the OpenSSH transport.
+    pub openssh: Vec<Option<Arc<crate::ssh::openssh::Spec>>>,
+    /// Start SFTP when connecting (rcp): a refused login shows there.
+    pub sftp: bool,
+}
+
+/// What a tool wants of the transports.
+pub struct Wants {
+    /// The tool moves bulk data (rcp): auto takes OpenSSH wherever it can,
+    /// for its ciphers.
+    pub bulk: bool,
+    /// Start SFTP when connecting.
+    pub sftp: bool,
 }
 
 impl Links {
-    /// Connects `hosts` over `transport` (Auto: the system's ssh when it
-    /// has one and no password is to be asked; its bulk crypto is twice
-    /// libssh2's).
+    /// Chooses each host's transport. `--ssh=native` refuses a host whose
+    /// ssh_config needs OpenSSH; auto gives it OpenSSH (and, for bulk
+    /// tools, every host when ssh is installed and -A is not given).
     pub fn new(
+        tool: &str,
         opts: &Options,
         hosts: Vec<Host>,
-        transport: crate::ssh::link::Transport,
+        wants: Wants,
         prompter: Arc<dyn crate::ssh::auth::Prompter>,
-    ) -> Links {
+    ) -> Result<Links, String> {
         use crate::ssh::link::Transport;
-        let openssh = match transport {
-            Transport::OpenSsh => true,
-            Transport::Native => false,
-            Transport::Auto => !opts.ask_password && crate::ssh::openssh::available(),
-        };
-        if openssh {
-            // What fleetkit read of ssh_config only decides its own
-            // defaults; ssh reads the file itself.
-            let config = opts.ssh_config().unwrap_or_default();
-            Links {
-                native: None,
-                openssh: hosts
-                    .into_iter()
-                    .map(|h| {
-                        let c = config.resolve_host(&h.target.host);
-                        Arc::new(crate::ssh::openssh::Spec {
-                            alias: h.target.host.clone(),
-                            user: h.target.user.clone().or_else(|| opts.user.clone()),
-                            port: h.target.port.or(opts.port),
-                            identities: opts.identities.clone(),
-                            host_key: opts.host_key.or(c
-                                .first("stricthostkeychecking")
-                                .is_none()
-                                .then_some(Policy::AcceptNew)),
-                            connect_timeout: opts.connect_timeout.or(c
-                                .first("connecttimeout")
-                                .is_none()
-                                .then_some(Duration::from_secs(10))),
-                            prefer_gcm: c.first("ciphers").is_none(),
-                            config: opts.config.clone(),
-                            wait: h.dest.connect_timeout,
-                        })
-                    })
-                    .collect(),
+        use crate::ssh::openssh;
+        let have_ssh = openssh::available();
+        let config = opts.ssh_config().unwrap_or_default();
+        let mut chosen = Vec::new();
+        let mut via = Vec::new();
+        for h in &hosts {
+            let take = match (opts.transport, &h.needs_openssh) {
+                (Transport::Native, Some(why)) => {
+                    return Err(format!(
+                        "{why}, which --ssh=native cannot do (use --ssh=auto or --ssh=openssh)"
+                    ));
+                }
+                (Transport::Native, None) => false,
+                (_, Some(why)) if !have_ssh => {
+                    return Err(format!("{why}, and no ssh program is installed"));
+                }
+                (Transport::OpenSsh, _) if !have_ssh => {
+                    return Err("--ssh=openssh: no ssh program on PATH".to_string());
+                }
+                (Transport::OpenSsh, _) | (Transport::Auto, Some(_)) => true,
+                (Transport::Auto, None) => wants.bulk && have_ssh && !opts.ask_password,
+            };
+            if take && h.needs_openssh.is_some() {
+                via.push(h.label.clone());
             }
-        } else {
-            Links {
-                native: Some(Ssh {
-                    destinations: hosts.into_iter().map(|h| h.dest).collect(),
-                    credentials: opts.credentials(prompter),
-                }),
-                openssh: Vec::new(),
-            }
+            chosen.push(take.then(|| {
+                // What fleetkit read of ssh_config only decides its own
+                // defaults; ssh reads the file itself.
+                let c = config.resolve_host(&h.target.host);
+                Arc::new(openssh::Spec {
+                    alias: h.target.host.clone(),
+                    user: h.target.user.clone().or_else(|| opts.user.clone()),
+                    port: h.target.port.or(opts.port),
+                    identities: opts.identities.clone(),
+                    host_key: opts.host_key.or(c
+                        .first("stricthostkeychecking")
+                        .is_none()
+                        .then_some(Policy::AcceptNew)),
+                    connect_timeout: opts.connect_timeout.or(c
+                        .first("connecttimeout")
+                        .is_none()
+                        .then_some(Duration::from_secs(10))),
+                    prefer_gcm: c.first("ciphers").is_none(),
+                    config: opts.config.clone(),
+                    wait: h.dest.connect_timeout,
+                })
+            }));
         }
+        if opts.verbose {
+            let n = chosen.iter().filter(|c| c.is_some()).count();
+            crate::cli::exit::report(
+                tool,
+                format_args!(
+                    "{n} of {} hosts over OpenSSH (ssh), the rest native (libssh2){}",
+                    chosen.len(),
+                    if via.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            "; ssh_config needs OpenSSH for {}",
+                            crate::hosts::fold(&via)
+                        )
+                    }
+                ),
+            );
+        }
+        Ok(Links {
+            native: Ssh {
+                destinations: hosts.into_iter().map(|h| h.dest).collect(),
+                credentials: opts.credentials(prompter),
+            },
+            openssh: chosen,
+            sftp: wants.sftp,
+        })
     }
 }
 
 impl Connector for Links {
     type Conn = crate::ssh::link::Link;
     fn connect(&self, index: usize, stop: &Arc<Stop>) -> Result<Self::Conn, Failure> {
-        match &self.native {
-            Some(ssh) => ssh.connect(index, stop).map(crate::ssh::link::Link::Native),
-            None => crate::ssh::link::Link::open_ssh(self.openssh[index].clone(), stop),
+        use crate::ssh::link::Link;
+        match &self.openssh[index] {
+            None => self.native.connect(index, stop).map(Link::Native),
+            Some(spec) if self.sftp => Link::open_ssh(spec.clone(), stop),
+            // The command's own ssh connects; its failures are the job's.
+            Some(spec) => {
+                if stop.cancelled() {
+                    return Err(Failure::Interrupted);
+                }
+                Ok(Link::OpenSsh {
+                    spec: spec.clone(),
+                    sftp: None,
+                })
+            }
         }
     }
 }

@@ -27,11 +27,12 @@ pub fn resolve(opts: &Options, config: &Config, targets: Vec<Target>) -> Result<
         .into_iter()
         .zip(labels)
         .map(|(target, label)| {
-            let dest = resolver.destination(&target, true)?;
+            let (dest, needs_openssh) = resolver.destination(&target, true)?;
             Ok(Host {
                 target,
                 dest,
                 label,
+                needs_openssh,
             })
         })
         .collect()
@@ -45,7 +46,13 @@ struct Resolver<'a> {
 }
 
 impl Resolver<'_> {
-    fn destination(&mut self, target: &Target, with_jump: bool) -> Result<Destination, String> {
+    /// The destination, and why only OpenSSH can reach it (a keyword of
+    /// ssh_config the native SSH cannot honour), if so.
+    fn destination(
+        &mut self,
+        target: &Target,
+        with_jump: bool,
+    ) -> Result<(Destination, Option<String>), String> {
         let opts = self.opts;
         let c = self.config.resolve(&Query {
             host: target.host.clone(),
@@ -53,16 +60,17 @@ impl Resolver<'_> {
             port: target.port.or(opts.port),
             local_user: self.local_user.clone(),
         });
-        if let Some((key, s)) = keywords::native_gap(&c) {
-            return Err(format!(
-                "ssh_config: {}:{}: {key} {} (for {}) needs OpenSSH itself, which fleetkit's \
-                 native SSH cannot stand in for (rcp --ssh=openssh can; or set it only for \
-                 the hosts that need it)",
+        let needs_openssh = keywords::native_gap(&c).map(|(key, s)| {
+            format!(
+                "ssh_config: {}:{}: {key} {} (for {}) needs OpenSSH itself",
                 s.place.file,
                 s.place.line,
                 s.args.join(" "),
                 target.host
-            ));
+            )
+        });
+        if let (Some(why), false) = (&needs_openssh, with_jump) {
+            return Err(format!("{why}: a jump host is reached natively"));
         }
         if let Some(why) = c.jump_loop() {
             return Err(format!("ssh_config: {} (for {})", why, target.host));
@@ -143,7 +151,7 @@ impl Resolver<'_> {
                             target.host
                         )
                     })?;
-                let mut hop = self.destination(&hop, false)?;
+                let (mut hop, _) = self.destination(&hop, false)?;
                 hop.jump = jump.take();
                 jump = Some(Box::new(hop));
             }
@@ -157,43 +165,46 @@ impl Resolver<'_> {
             .into_iter()
             .filter_map(|k| c.first(k).map(|v| (k, v.to_string())))
             .collect();
-        Ok(Destination {
-            host: c.hostname(),
-            port: c.port(),
-            user: c.user(),
-            identity_files,
-            identities_only: c.yes("identitiesonly").unwrap_or(false),
-            connect_timeout: opts
-                .connect_timeout
-                .or(seconds("connecttimeout"))
-                .unwrap_or(Duration::from_secs(10)),
-            known_hosts,
-            policy,
-            jump,
-            proxy_command,
-            host_key_alias: c.first("hostkeyalias").map(str::to_string),
-            methods,
-            batch_mode: c.yes("batchmode").unwrap_or(false),
-            hash_known_hosts: c.yes("hashknownhosts").unwrap_or(false),
-            agent: match c.first("identityagent") {
-                None => AgentChoice::Environment,
-                Some(v) if v.eq_ignore_ascii_case("none") => AgentChoice::None,
-                Some("SSH_AUTH_SOCK") => AgentChoice::Environment,
-                Some(v) => {
-                    // `$VAR` names an environment variable holding the path.
-                    let raw = match v.strip_prefix('$') {
-                        Some(var) => std::env::var(var).unwrap_or_default(),
-                        None => v.to_string(),
-                    };
-                    AgentChoice::Socket(file(&raw)?)
-                }
+        Ok((
+            Destination {
+                host: c.hostname(),
+                port: c.port(),
+                user: c.user(),
+                identity_files,
+                identities_only: c.yes("identitiesonly").unwrap_or(false),
+                connect_timeout: opts
+                    .connect_timeout
+                    .or(seconds("connecttimeout"))
+                    .unwrap_or(Duration::from_secs(10)),
+                known_hosts,
+                policy,
+                jump,
+                proxy_command,
+                host_key_alias: c.first("hostkeyalias").map(str::to_string),
+                methods,
+                batch_mode: c.yes("batchmode").unwrap_or(false),
+                hash_known_hosts: c.yes("hashknownhosts").unwrap_or(false),
+                agent: match c.first("identityagent") {
+                    None => AgentChoice::Environment,
+                    Some(v) if v.eq_ignore_ascii_case("none") => AgentChoice::None,
+                    Some("SSH_AUTH_SOCK") => AgentChoice::Environment,
+                    Some(v) => {
+                        // `$VAR` names an environment variable holding the path.
+                        let raw = match v.strip_prefix('$') {
+                            Some(var) => std::env::var(var).unwrap_or_default(),
+                            None => v.to_string(),
+                        };
+                        AgentChoice::Socket(file(&raw)?)
+                    }
+                },
+                attempts: c
+                    .first("connectionattempts")
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(1u32)
+                    .max(1),
             },
-            attempts: c
-                .first("connectionattempts")
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(1u32)
-                .max(1),
-        })
+            needs_openssh,
+        ))
     }
 }
 

@@ -137,6 +137,20 @@ impl Link {
         }
     }
 
+    /// Runs one command, its output handed to `on_output` as it comes
+    /// (see [`Connection::exec`] and [`openssh::exec`]).
+    pub fn exec(
+        &self,
+        exec: &Exec,
+        stop: &Stop,
+        on_output: &mut crate::outcome::OnOutput<'_>,
+    ) -> Result<Exit, Failure> {
+        match self {
+            Link::Native(conn) => conn.exec(exec, stop, on_output),
+            Link::OpenSsh { spec, .. } => openssh::exec(spec, exec, stop, on_output),
+        }
+    }
+
     /// Whether [`Link::feed`] can send a file at ssh's own speed.
     pub fn feeds(&self) -> bool {
         matches!(self, Link::OpenSsh { .. })

@@ -467,6 +467,188 @@ pub fn feed(
     Ok((code, said))
 }
 
+/// Runs a command through its own `ssh` with every output mode of the
+/// native path: stdout and stderr handed to `on_output` as they come (it
+/// may block: ssh then stops reading, and SSH flow control stops the
+/// host), the input sent then closed, the deadline and a cancel ending
+/// the process group. `-tt` gives the command a terminal when asked, so
+/// that ending ssh hangs it up. Exit 255 with nothing on stdout and an
+/// ssh message on stderr is ssh's own failure, classified; otherwise it
+/// is the command's status.
+pub fn exec(
+    spec: &Spec,
+    exec: &super::session::Exec,
+    stop: &Stop,
+    on_output: &mut crate::outcome::OnOutput<'_>,
+) -> Result<Exit, Failure> {
+    use crate::outcome::Stream;
+    if stop.cancelled() {
+        return Err(Failure::Interrupted);
+    }
+    let io = || -> io::Result<(UnixStream, UnixStream, Child)> {
+        let (out, out_theirs) = UnixStream::pair()?;
+        let (err, err_theirs) = UnixStream::pair()?;
+        // On a terminal (-tt), as the native path: no echo, no \r added.
+        let command = if exec.pty {
+            format!("stty -echo -onlcr 2>/dev/null; {}", exec.command)
+        } else {
+            exec.command.to_string()
+        };
+        let mut args = spec.args(&Remote::Command(&command));
+        if exec.pty {
+            // Before `--`: the host and command come last.
+            let at = args.iter().position(|a| a == "--").unwrap_or(0);
+            args.insert(at, "-tt".into());
+            args.retain(|a| a != "-T");
+        }
+        let mut cmd = Command::new("ssh");
+        cmd.args(args)
+            .stdin(if exec.input.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::from(std::os::fd::OwnedFd::from(out_theirs)))
+            .stderr(Stdio::from(std::os::fd::OwnedFd::from(err_theirs)))
+            .process_group(0);
+        die_with_us(&mut cmd);
+        let mut child = cmd.spawn()?;
+        if let (Some(input), Some(mut stdin)) = (exec.input, child.stdin.take()) {
+            let input = input.to_vec();
+            std::thread::spawn(move || {
+                let _ = stdin.write_all(&input);
+            });
+        }
+        out.set_nonblocking(true)?;
+        err.set_nonblocking(true)?;
+        Ok((out, err, child))
+    };
+    let (mut out, mut err, mut child) = io().map_err(|e| {
+        Failure::Error(format!(
+            "cannot run ssh: {}",
+            super::session::plain_error(&e)
+        ))
+    })?;
+    let kill = |child: &mut Child| {
+        // SAFETY: signalling the process group made for this child.
+        unsafe {
+            libc::kill(-(child.id() as i32), libc::SIGTERM);
+        }
+        let _ = child.wait();
+    };
+    let mut buf = vec![0u8; 64 * 1024];
+    let (mut out_open, mut err_open) = (true, true);
+    let mut said = Vec::new();
+    let mut any_stdout = false;
+    while out_open || err_open {
+        if stop.cancelled() {
+            kill(&mut child);
+            return Err(Failure::Interrupted);
+        }
+        if exec.deadline.is_some_and(|d| Instant::now() >= d) {
+            kill(&mut child);
+            return Err(Failure::Timeout(
+                "the command did not finish in time; it was hung up".to_string(),
+            ));
+        }
+        let mut fds = [
+            libc::pollfd {
+                fd: if out_open { out.as_raw_fd() } else { -1 },
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: if err_open { err.as_raw_fd() } else { -1 },
+                events: libc::POLLIN,
+                revents: 0,
+            },
+        ];
+        // SAFETY: two valid pollfds (negative fds are ignored).
+        unsafe {
+            libc::poll(fds.as_mut_ptr(), 2, 100);
+        }
+        for (i, stream) in [(0, Stream::Stdout), (1, Stream::Stderr)] {
+            let (sock, open) = if i == 0 {
+                (&mut out, &mut out_open)
+            } else {
+                (&mut err, &mut err_open)
+            };
+            if !*open {
+                continue;
+            }
+            match sock.read(&mut buf) {
+                Ok(0) => *open = false,
+                Ok(n) => {
+                    if stream == Stream::Stdout {
+                        any_stdout = true;
+                    } else if said.len() < 64 * 1024 {
+                        said.extend_from_slice(&buf[..n]);
+                    }
+                    if let Err(f) = on_output(stream, &buf[..n]) {
+                        kill(&mut child);
+                        return Err(f);
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => *open = false,
+            }
+        }
+    }
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(st)) => break Some(st),
+            Ok(None) => {
+                if stop.cancelled() || exec.deadline.is_some_and(|d| Instant::now() >= d) {
+                    kill(&mut child);
+                    return Err(if stop.cancelled() {
+                        Failure::Interrupted
+                    } else {
+                        Failure::Timeout("the command did not finish in time".to_string())
+                    });
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(_) => break None,
+        }
+    };
+    use std::os::unix::process::ExitStatusExt;
+    let code = status.and_then(|s| s.code());
+    if code == Some(255) && !any_stdout {
+        let text = String::from_utf8_lossy(&said);
+        if let f @ (Failure::Auth(_) | Failure::HostKey(_)) = classify(code, &text) {
+            return Err(f);
+        }
+        if is_connection_failure(&text) {
+            return Err(classify(code, &text));
+        }
+    }
+    let signal = status
+        .and_then(|s| s.signal())
+        .map(|s| format!("signal {s}"));
+    Ok(Exit { code, signal })
+}
+
+/// Whether ssh's message says it never got to run the command.
+fn is_connection_failure(text: &str) -> bool {
+    [
+        "ssh: connect to host",
+        "Could not resolve hostname",
+        "Connection closed by",
+        "Connection reset by",
+        "Connection timed out",
+        "kex_exchange_identification",
+        "ssh_exchange_identification",
+        "Unable to negotiate",
+        "Bad configuration option",
+        "ProxyCommand",
+        "channel 0: open failed",
+        "stdio forwarding failed",
+    ]
+    .iter()
+    .any(|m| text.contains(m))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

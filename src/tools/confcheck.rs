@@ -513,13 +513,29 @@ fn fleet(args: &Args, mut plan: Plan) -> Result<i32, String> {
     let settings = settings(args, false);
     settings.check()?;
     fleet::raise_open_files();
-    let destinations: Vec<_> = hosts.into_iter().map(|h| h.dest).collect();
+    let links = || {
+        fleet::Links::new(
+            "confcheck",
+            &args.fleet,
+            hosts.clone(),
+            fleet::Wants {
+                bulk: false,
+                sftp: false,
+            },
+            Arc::new(cli::prompt::Terminal),
+        )
+    };
+    // Any host the transports cannot reach is said before anything runs.
+    links()?;
     let round = |plan: Plan| -> i32 {
         let stop = Stop::new();
         cli::signals::cancel_on_signals(stop.clone());
-        let connector = fleet::Ssh {
-            destinations: destinations.clone(),
-            credentials: args.fleet.credentials(Arc::new(cli::prompt::Terminal)),
+        let connector = match links() {
+            Ok(c) => c,
+            Err(e) => {
+                exit::report("confcheck", e);
+                return exit::USAGE;
+            }
         };
         let json = args.fleet.json;
         let events = start(

@@ -32,7 +32,6 @@ pub struct Args {
     get: bool,
     copy: Options,
     timeout: Option<std::time::Duration>,
-    transport: Transport,
 }
 
 impl FleetArgs for Args {
@@ -139,21 +138,6 @@ pub fn tool() -> Tool<Args> {
                 Ok(())
             },
         ),
-        F::choice(
-            "ssh",
-            "WHICH",
-            &["auto", "native", "openssh"],
-            "Which SSH carries the copy",
-            "Which SSH implementation carries the copy: openssh runs the system's ssh for each host (its ciphers are about twice as fast as libssh2's, and it reads all of ssh_config itself: Include, Match, ProxyCommand); native talks SSH in-process through libssh2 (and can ask for a password with -A). auto, the default, takes openssh when ssh is installed and -A is not given. openssh never asks on the terminal (BatchMode): keys must come from files or the agent.",
-            |a, v| {
-                a.transport = match cli::flag::choice(v, &["auto", "native", "openssh"])? {
-                    "native" => Transport::Native,
-                    "openssh" => Transport::OpenSsh,
-                    _ => Transport::Auto,
-                };
-                Ok(())
-            },
-        ),
         F::value(
             "timeout",
             Some('t'),
@@ -237,7 +221,7 @@ pub fn run(mut args: Args) -> i32 {
         }
     };
     let sources: Vec<PathBuf> = rest.into_iter().map(PathBuf::from).collect();
-    if args.transport == Transport::OpenSsh && args.fleet.ask_password {
+    if args.fleet.transport == Transport::OpenSsh && args.fleet.ask_password {
         exit::report(
             "rcp",
             "-A (ask for a password) needs --ssh=native: the OpenSSH transport never asks",
@@ -356,16 +340,22 @@ fn execute<J: Job<Link>>(
     fleet::raise_open_files();
     let stop = Stop::new();
     cli::signals::cancel_on_signals(stop.clone());
-    if args.transport == Transport::OpenSsh && !crate::ssh::openssh::available() {
-        exit::report("rcp", "--ssh=openssh: no ssh program on PATH");
-        return exit::USAGE;
-    }
-    let connector = fleet::Links::new(
+    let connector = match fleet::Links::new(
+        "rcp",
         &args.fleet,
         hosts,
-        args.transport,
+        fleet::Wants {
+            bulk: true,
+            sftp: true,
+        },
         Arc::new(cli::prompt::Terminal),
-    );
+    ) {
+        Ok(c) => c,
+        Err(e) => {
+            exit::report("rcp", e);
+            return exit::USAGE;
+        }
+    };
     let events = start(connector, job, infos.len(), labels, args, stop.clone());
     output::drive(
         settings,

@@ -15,7 +15,8 @@ use crate::engine::{self, Failure, Finish, Job, Work};
 use crate::fleet::{self, FleetArgs};
 use crate::output::display::{Mode, Rrun};
 use crate::output::{self, HostInfo, files};
-use crate::ssh::session::{Connection, Exec};
+use crate::ssh::link::Link;
+use crate::ssh::session::Exec;
 use crate::stop::Stop;
 
 /// rrun's parsed command line.
@@ -378,8 +379,8 @@ struct RunCommand {
     pty: bool,
 }
 
-impl Job<Connection> for RunCommand {
-    fn run(&self, conn: &mut Connection, work: &mut Work<'_>) -> Result<Finish, Failure> {
+impl Job<Link> for RunCommand {
+    fn run(&self, conn: &mut Link, work: &mut Work<'_>) -> Result<Finish, Failure> {
         let exec = Exec {
             command: &self.command,
             input: self.input.as_deref(),
@@ -428,9 +429,21 @@ fn execute(plan: Plan) -> i32 {
     capture.outdir = args.outdir.clone();
     capture.errdir = args.errdir.clone();
     capture.labels = Arc::new(infos.iter().map(|h| h.label.clone()).collect());
-    let connector = fleet::Ssh {
-        destinations: hosts.into_iter().map(|h| h.dest).collect(),
-        credentials: args.fleet.credentials(Arc::new(cli::prompt::Terminal)),
+    let connector = match fleet::Links::new(
+        "rrun",
+        &args.fleet,
+        hosts,
+        fleet::Wants {
+            bulk: false,
+            sftp: false,
+        },
+        Arc::new(cli::prompt::Terminal),
+    ) {
+        Ok(c) => c,
+        Err(e) => {
+            exit::report("rrun", e);
+            return exit::USAGE;
+        }
     };
     let events = engine::start(
         infos.len(),
