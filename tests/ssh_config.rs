@@ -176,7 +176,8 @@ fn a_bad_config_is_refused_naming_file_and_line() {
         .arg(&config)
         .args(["-G", "a"])
         .expect_exit(0);
-    // A keyword the native SSH cannot honour is named, not dropped.
+    // A keyword the native SSH cannot honour is named, not dropped (auto
+    // would give the host to OpenSSH).
     let config = dir.create(
         "config3",
         "Host a\n  ControlMaster auto\n  ControlPath /tmp/cm-%C\n",
@@ -185,9 +186,10 @@ fn a_bad_config_is_refused_naming_file_and_line() {
         .command("rrun")
         .arg("-F")
         .arg(&config)
-        .args(["-H", "a", "true"])
+        .args(["--ssh=native", "-H", "a", "true"])
         .expect_exit_text(2);
     assert!(err.contains("config3:2: controlmaster auto"), "{err}");
+    assert!(err.contains("--ssh=native cannot do"), "{err}");
     // A jump host that is the host itself.
     let config = dir.create("config4", "Host *\n  ProxyJump x\n");
     let (_, err) = dir
