@@ -124,3 +124,34 @@ fn a_user_certificate_login_takes_openssh_automatically() {
         .expect_exit_text(2);
     assert!(err.contains("config:5: certificatefile"), "{err}");
 }
+
+#[test]
+fn with_a_deadline_the_end_of_input_still_reaches_the_command() {
+    // -t runs the command on a terminal; end of input must still arrive
+    // (as ^D), or `cat` would wait for the deadline.
+    let fleet = Fleet::start(1);
+    let dir = Dir::new("openssh-eot");
+    for ssh in ["native", "openssh"] {
+        let started = std::time::Instant::now();
+        let (out, err) = fleet
+            .rrun(&dir)
+            .args([&format!("--ssh={ssh}"), "-t", "20", "cat; echo done"])
+            .expect_exit_text(0);
+        assert_eq!(out, "127.0.0.2: done\n", "{ssh}: {err}");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "{ssh}"
+        );
+        let (out, err) = fleet
+            .rrun(&dir)
+            .args([&format!("--ssh={ssh}"), "-I", "-t", "20", "cat; echo done"])
+            .stdin("no newline at the end")
+            .expect_exit_text(0);
+        // The input ends without a newline, so cat's output runs into
+        // done's: the bytes arrived exactly, then the end.
+        assert_eq!(
+            out, "127.0.0.2: no newline at the enddone\n",
+            "{ssh}: {err}"
+        );
+    }
+}

@@ -70,6 +70,21 @@ impl KnownHosts {
         &self.files
     }
 
+    /// Entries read from `text`, as if it were the one file `path` (for
+    /// tests and the fuzzer).
+    pub fn from_text(path: PathBuf, text: &str) -> KnownHosts {
+        KnownHosts {
+            entries: Mutex::new(
+                text.lines()
+                    .enumerate()
+                    .filter_map(|(n, l)| parse_line(l, 0, n + 1))
+                    .collect(),
+            ),
+            files: vec![path],
+            append: Mutex::new(()),
+        }
+    }
+
     /// Reads the files (missing ones are empty); new keys go to the first.
     pub fn load(files: Vec<PathBuf>) -> KnownHosts {
         let mut entries = Vec::new();

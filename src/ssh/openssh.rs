@@ -485,12 +485,16 @@ pub fn exec(
     if stop.cancelled() {
         return Err(Failure::Interrupted);
     }
-    let io = || -> io::Result<(UnixStream, UnixStream, Child)> {
+    type Started = (UnixStream, UnixStream, Child, std::sync::mpsc::Sender<()>);
+    let io = || -> io::Result<Started> {
         let (out, out_theirs) = UnixStream::pair()?;
         let (err, err_theirs) = UnixStream::pair()?;
         // On a terminal (-tt), as the native path: no echo, no \r added.
         let command = if exec.pty {
-            format!("stty -echo -onlcr 2>/dev/null; {}", exec.command)
+            format!(
+                "stty -echo -onlcr 2>/dev/null; printf '%s' '{READY}'; {}",
+                exec.command
+            )
         } else {
             exec.command.to_string()
         };
@@ -503,7 +507,7 @@ pub fn exec(
         }
         let mut cmd = Command::new("ssh");
         cmd.args(args)
-            .stdin(if exec.input.is_some() {
+            .stdin(if exec.input.is_some() || exec.pty {
                 Stdio::piped()
             } else {
                 Stdio::null()
@@ -513,17 +517,27 @@ pub fn exec(
             .process_group(0);
         die_with_us(&mut cmd);
         let mut child = cmd.spawn()?;
-        if let (Some(input), Some(mut stdin)) = (exec.input, child.stdin.take()) {
-            let input = input.to_vec();
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<()>();
+        if let Some(mut stdin) = child.stdin.take() {
+            let mut input = exec.input.unwrap_or_default().to_vec();
+            let pty = exec.pty;
+            if pty {
+                // End of input on a terminal: two ^D (see the native path).
+                input.extend_from_slice(b"\x04\x04");
+            }
             std::thread::spawn(move || {
+                // On a terminal, nothing is sent before echo is off.
+                if pty && ready_rx.recv().is_err() {
+                    return;
+                }
                 let _ = stdin.write_all(&input);
             });
         }
         out.set_nonblocking(true)?;
         err.set_nonblocking(true)?;
-        Ok((out, err, child))
+        Ok((out, err, child, ready_tx))
     };
-    let (mut out, mut err, mut child) = io().map_err(|e| {
+    let (mut out, mut err, mut child, ready) = io().map_err(|e| {
         Failure::Error(format!(
             "cannot run ssh: {}",
             super::session::plain_error(&e)
@@ -540,6 +554,7 @@ pub fn exec(
     let (mut out_open, mut err_open) = (true, true);
     let mut said = Vec::new();
     let mut any_stdout = false;
+    let (mut ready_seen, mut head) = (false, Vec::new());
     while out_open || err_open {
         if stop.cancelled() {
             kill(&mut child);
@@ -579,12 +594,31 @@ pub fn exec(
             match sock.read(&mut buf) {
                 Ok(0) => *open = false,
                 Ok(n) => {
-                    if stream == Stream::Stdout {
-                        any_stdout = true;
-                    } else if said.len() < 64 * 1024 {
-                        said.extend_from_slice(&buf[..n]);
+                    let mut bytes = &buf[..n];
+                    if stream == Stream::Stdout && exec.pty && !ready_seen {
+                        // Everything up to the marker is the terminal's
+                        // setup, not the command's.
+                        head.extend_from_slice(bytes);
+                        match find(&head, READY.as_bytes()) {
+                            Some(at) => {
+                                ready_seen = true;
+                                let _ = ready.send(());
+                                let rest = head.split_off(at + READY.len());
+                                head = rest;
+                                bytes = &head;
+                            }
+                            None => continue,
+                        }
                     }
-                    if let Err(f) = on_output(stream, &buf[..n]) {
+                    if stream == Stream::Stdout {
+                        any_stdout |= !bytes.is_empty();
+                    } else if said.len() < 64 * 1024 {
+                        said.extend_from_slice(bytes);
+                    }
+                    if bytes.is_empty() {
+                        continue;
+                    }
+                    if let Err(f) = on_output(stream, bytes) {
                         kill(&mut child);
                         return Err(f);
                     }
@@ -627,6 +661,14 @@ pub fn exec(
         .and_then(|s| s.signal())
         .map(|s| format!("signal {s}"));
     Ok(Exit { code, signal })
+}
+
+/// What the remote shell prints once the terminal is set up (-t): input
+/// waits for it, and it is not output.
+const READY: &str = "\u{1b}[fleetkit-ready]";
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
 }
 
 /// Whether ssh's message says it never got to run the command.

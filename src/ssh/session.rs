@@ -636,6 +636,7 @@ impl Connection {
         self.sess.set_blocking(false);
         let mut pending = exec.input;
         let mut eof_sent = false;
+        let mut eot_sent = false;
         let mut buf = vec![0u8; 64 * 1024];
         loop {
             let mut progress = false;
@@ -668,7 +669,13 @@ impl Connection {
                     Err(_) => pending = None,
                 }
             }
-            if pending.is_none() && !eof_sent {
+            if pending.is_none() && !eot_sent {
+                // On a terminal, end of input is a character: two ^D
+                // (the first may only end a partial last line).
+                eot_sent = !exec.pty
+                    || !matches!(ch.write(b"\x04\x04"), Err(ref e) if e.kind() == io::ErrorKind::WouldBlock);
+            }
+            if pending.is_none() && eot_sent && !eof_sent {
                 match ch.send_eof() {
                     Err(e) if e.code() == ssh2::ErrorCode::Session(-37) => {}
                     _ => eof_sent = true,
