@@ -290,3 +290,43 @@ fn the_native_ssh_follows_the_config_to_the_host() {
         .expect_exit_text(3);
     assert!(err.contains("1 unreachable"), "{err}");
 }
+
+#[test]
+fn a_host_that_stops_answering_mid_command_is_lost_after_the_keepalives() {
+    // ServerAliveInterval 1, ServerAliveCountMax 2: a host frozen while
+    // its command runs is given up in about two seconds, not never.
+    let fleet = util::fleet::Fleet::start(1);
+    let dir = Dir::new("ssh-alive");
+    let config = dir.create(
+        "config",
+        format!(
+            "ServerAliveInterval 1\nServerAliveCountMax 2\n{}",
+            fleet.config_text()
+        ),
+    );
+    let mut child = std::process::Command::new(util::binary("rrun"))
+        .arg("-F")
+        .arg(&config)
+        .args([
+            "--ssh=native",
+            "-H",
+            &fleet.addrs[0],
+            "echo begun; sleep 60",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    fleet.freeze_sessions();
+    let frozen = std::time::Instant::now();
+    let status = child.wait().unwrap();
+    let err = util::read_stderr(&mut child);
+    assert!(
+        frozen.elapsed() < std::time::Duration::from_secs(15),
+        "{:?}",
+        frozen.elapsed()
+    );
+    assert_eq!(status.code(), Some(3), "{err}");
+    assert!(err.contains("stopped answering"), "{err}");
+}

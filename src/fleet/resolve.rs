@@ -197,6 +197,17 @@ impl Resolver<'_> {
                         AgentChoice::Socket(file(&raw)?)
                     }
                 },
+                alive: c
+                    .first("serveraliveinterval")
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .filter(|&i| i > 0)
+                    .map(|i| {
+                        let count = c
+                            .first("serveralivecountmax")
+                            .and_then(|v| v.parse().ok())
+                            .unwrap_or(3);
+                        (Duration::from_secs(i), count)
+                    }),
                 attempts: c
                     .first("connectionattempts")
                     .and_then(|v| v.parse().ok())

@@ -56,6 +56,10 @@ pub struct Destination {
     pub hash_known_hosts: bool,
     /// TCP connects to try (ssh_config's ConnectionAttempts).
     pub attempts: u32,
+    /// ServerAliveInterval and ServerAliveCountMax: a keepalive every
+    /// interval while a command runs, the host given up as lost when it
+    /// has said nothing for interval × count.
+    pub alive: Option<(Duration, u32)>,
 }
 
 /// What every connection shares.
@@ -70,6 +74,7 @@ pub struct Connection {
     watch: Watch,
     sess: Session,
     fd: RawFd,
+    alive: Option<(Duration, u32)>,
     /// The ProxyCommand carrying it, if any (ended after the session).
     _proxy: Option<super::proxy::Proxy>,
 }
@@ -119,6 +124,7 @@ pub fn connect(dest: &Destination, ctx: &Context) -> Result<Connection, Failure>
                 sess: bsess,
                 fd: bfd,
                 _proxy,
+                ..
             } = bastion;
             // A hop reached through a ProxyCommand keeps it running for
             // as long as this connection.
@@ -192,10 +198,14 @@ pub fn connect(dest: &Destination, ctx: &Context) -> Result<Connection, Failure>
     }
     sess.set_timeout(0);
     watch.set_deadline(None);
+    if let Some((interval, _)) = dest.alive {
+        sess.set_keepalive(true, interval.as_secs().max(1) as u32);
+    }
     Ok(Connection {
         watch,
         sess,
         fd,
+        alive: dest.alive,
         _proxy: proxy,
     })
 }
@@ -697,6 +707,16 @@ impl Connection {
                     "the command did not finish in time; it was hung up".to_string(),
                 ));
             }
+            if let Some((interval, count)) = self.alive {
+                let _ = self.sess.keepalive_send();
+                if silent_for(self.fd).is_some_and(|t| t > interval * count.max(1)) {
+                    let _ = ch.close();
+                    return Err(interrupted(Failure::Lost(format!(
+                        "the host stopped answering (no reply to {count} keepalives {} apart, ServerAliveInterval); the command may have run",
+                        seconds(interval)
+                    ))));
+                }
+            }
             if !progress {
                 if self.watch.fired() {
                     return Err(lost("the connection was cut".to_string()));
@@ -785,6 +805,24 @@ impl Connection {
         self.sess.set_blocking(true);
         self.sess.set_timeout(1000);
         let _ = self.sess.disconnect(None, "done", None);
+    }
+}
+
+/// How long a TCP socket has received nothing (the kernel's count); `None`
+/// for a socket that is not TCP (a jump or ProxyCommand bridge).
+fn silent_for(fd: RawFd) -> Option<Duration> {
+    // SAFETY: tcp_info is plain data; getsockopt writes at most its size.
+    unsafe {
+        let mut info: libc::tcp_info = std::mem::zeroed();
+        let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
+        let r = libc::getsockopt(
+            fd,
+            libc::IPPROTO_TCP,
+            libc::TCP_INFO,
+            (&mut info as *mut libc::tcp_info).cast(),
+            &mut len,
+        );
+        (r == 0).then(|| Duration::from_millis(info.tcpi_last_data_recv as u64))
     }
 }
 

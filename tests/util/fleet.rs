@@ -205,6 +205,21 @@ impl Fleet {
         }
     }
 
+    /// Freezes every session (SIGSTOP): the hosts stop answering but their
+    /// connections stay open, as a hung machine's do. They are killed
+    /// with the fleet.
+    pub fn freeze_sessions(&self) {
+        let listeners: Vec<u32> = self.children.iter().map(|c| c.id()).collect();
+        for pid in descendants(&listeners) {
+            let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            if cmd.starts_with(b"sshd: ") {
+                let _ = Command::new("kill")
+                    .args(["-STOP", &pid.to_string()])
+                    .status();
+            }
+        }
+    }
+
     /// The ssh_config for reaching the fleet.
     pub fn config(&self) -> PathBuf {
         self.dir.join("ssh_config")
@@ -246,6 +261,8 @@ impl Fleet {
 
 impl Drop for Fleet {
     fn drop(&mut self) {
+        // Sessions too: a frozen one would outlive its listener.
+        self.kill_sessions();
         for child in &mut self.children {
             let _ = child.kill();
             let _ = child.wait();
