@@ -119,7 +119,7 @@ pub fn flags<A: FleetArgs>() -> Vec<Flag<A>> {
             Some('F'),
             ("FILE", file),
             "Read ssh_config from FILE instead of ~/.ssh/config",
-            "Read ssh_config options from FILE instead of ~/.ssh/config. Honoured: Host (patterns, ! negation, first match wins), HostName, User, Port, IdentityFile, IdentitiesOnly, ConnectTimeout, StrictHostKeyChecking, UserKnownHostsFile, ProxyJump (one hop; the jump host's own settings come from the same file). Match blocks never apply.",
+            "Read ssh_config from FILE alone instead of ~/.ssh/config and /etc/ssh/ssh_config. Either is read as OpenSSH 9 reads it: Include (globs, ~), Host and Match (all, canonical, final, host, originalhost, user, localuser, localnetwork, exec), the first value obtained winning, % tokens and ${VAR} where ssh expands them, ProxyCommand, ProxyJump with any number of hops, HostKeyAlias, IdentityAgent, BatchMode, ConnectionAttempts, ServerAliveInterval, algorithm lists. An unknown keyword is an error naming its file and line (IgnoreUnknown is honoured); a keyword the native SSH cannot honour sends the host to OpenSSH (see --ssh). ~/.ssh/config and included files that another user could write are refused, as ssh refuses them. rrun -G shows what a host resolves to.",
             |a: &mut A, v| {
                 a.fleet().config = Some(path(v)?);
                 Ok(())
@@ -140,7 +140,7 @@ pub fn flags<A: FleetArgs>() -> Vec<Flag<A>> {
             "POLICY",
             &["strict", "accept-new", "off"],
             "Host key checking: strict, accept-new (default) or off",
-            "How host keys are checked against known_hosts (ssh_config's UserKnownHostsFile, or ~/.ssh/known_hosts). accept-new (the default, unless ssh_config's StrictHostKeyChecking says otherwise) appends unknown keys; strict refuses them; off checks nothing. A changed key is always refused, naming the known_hosts file and line, and nothing is done on that host.",
+            "How host keys are checked against known_hosts (ssh_config's UserKnownHostsFile, or ~/.ssh/known_hosts). accept-new (the default, unless ssh_config's StrictHostKeyChecking says otherwise) appends unknown keys, with ssh's notice; strict refuses them; off accepts them unrecorded. A changed key (of the same type or another) is refused, naming the known_hosts file and line, both SHA256 fingerprints and the ssh-keygen -R line to run, and nothing is done on that host; under off it is used with a loud warning and no password authentication, as StrictHostKeyChecking no does. A revoked key is always refused.",
             |a: &mut A, v| {
                 a.fleet().host_key = Some(
                     match cli::flag::choice(v, &["strict", "accept-new", "off"])? {

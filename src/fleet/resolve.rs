@@ -20,8 +20,9 @@ pub fn resolve(opts: &Options, config: &Config, targets: Vec<Target>) -> Result<
     let mut resolver = Resolver {
         opts,
         config,
-        local_user: local_user(),
+        local_user: crate::ssh::config::eval::local_user(),
         known: HashMap::new(),
+        depth: 0,
     };
     targets
         .into_iter()
@@ -43,6 +44,8 @@ struct Resolver<'a> {
     config: &'a Config,
     local_user: String,
     known: HashMap<Vec<PathBuf>, Arc<KnownHosts>>,
+    /// How many jump hosts deep the resolution is.
+    depth: usize,
 }
 
 impl Resolver<'_> {
@@ -54,10 +57,16 @@ impl Resolver<'_> {
         with_jump: bool,
     ) -> Result<(Destination, Option<String>), String> {
         let opts = self.opts;
+        // -l and --port are for the hosts listed, not their jump hosts.
         let c = self.config.resolve(&Query {
             host: target.host.clone(),
-            user: target.user.clone().or_else(|| opts.user.clone()),
-            port: target.port.or(opts.port),
+            user: target
+                .user
+                .clone()
+                .or_else(|| (self.depth == 0).then(|| opts.user.clone()).flatten()),
+            port: target
+                .port
+                .or(if self.depth == 0 { opts.port } else { None }),
             local_user: self.local_user.clone(),
         });
         let needs_openssh = keywords::native_gap(&c).map(|(key, s)| {
@@ -69,7 +78,7 @@ impl Resolver<'_> {
                 target.host
             )
         });
-        if let (Some(why), false) = (&needs_openssh, with_jump) {
+        if let (Some(why), true) = (&needs_openssh, self.depth > 0) {
             return Err(format!("{why}: a jump host is reached natively"));
         }
         if let Some(why) = c.jump_loop() {
@@ -87,7 +96,10 @@ impl Resolver<'_> {
                     files.push(file(f)?);
                 }
             }
-            None => files.push(home().join(".ssh/known_hosts")),
+            None => {
+                files.push(home().join(".ssh/known_hosts"));
+                files.push(home().join(".ssh/known_hosts2"));
+            }
         }
         // The system's known hosts are read too (new keys go to the first
         // user file).
@@ -97,7 +109,10 @@ impl Resolver<'_> {
                     files.push(file(f)?);
                 }
             }
-            None => files.push(PathBuf::from("/etc/ssh/ssh_known_hosts")),
+            None => {
+                files.push(PathBuf::from("/etc/ssh/ssh_known_hosts"));
+                files.push(PathBuf::from("/etc/ssh/ssh_known_hosts2"));
+            }
         }
         let known_hosts = self
             .known
@@ -134,11 +149,19 @@ impl Resolver<'_> {
             None => None,
         };
         // ProxyJump a,b,c: the target is reached through c, c through b,
-        // b through a. A hop is resolved through ssh_config too, without
-        // its own ProxyJump.
+        // b through a. A hop is resolved through ssh_config too; the first
+        // keeps its own ProxyJump (as `ssh -W` to it would), the others
+        // are reached through the chain. Loops are cut by depth.
         let mut jump: Option<Box<Destination>> = None;
         if with_jump {
-            for spec in c.proxy_jump() {
+            self.depth += 1;
+            if self.depth > 8 {
+                return Err(format!(
+                    "ssh_config: ProxyJump for {} goes through more than 8 jump hosts (a loop?)",
+                    target.host
+                ));
+            }
+            for (i, spec) in c.proxy_jump().into_iter().enumerate() {
                 let spec = tokens::expand(&spec, &proxy, tokens::PROXY)
                     .map_err(|e| format!("ssh_config: ProxyJump {e} (for {})", target.host))?;
                 let spec = spec.strip_prefix("ssh://").unwrap_or(&spec).to_string();
@@ -151,14 +174,20 @@ impl Resolver<'_> {
                             target.host
                         )
                     })?;
-                let (mut hop, _) = self.destination(&hop, false)?;
-                hop.jump = jump.take();
+                let (mut hop, _) = self.destination(&hop, i == 0)?;
+                if i > 0 {
+                    hop.jump = jump.take();
+                }
                 jump = Some(Box::new(hop));
             }
+            self.depth -= 1;
         }
+        // ssh_config times (`30`, `5s`, `1m`); 0 is no timeout of its
+        // own, so fleetkit's default applies.
         let seconds = |key: &str| {
             c.first(key)
-                .and_then(|v| v.parse::<u64>().ok())
+                .and_then(keywords::seconds)
+                .filter(|&s| s > 0)
                 .map(Duration::from_secs)
         };
         let methods = ["kexalgorithms", "hostkeyalgorithms", "ciphers", "macs"]
@@ -217,12 +246,6 @@ impl Resolver<'_> {
             needs_openssh,
         ))
     }
-}
-
-fn local_user() -> String {
-    std::env::var("USER")
-        .or_else(|_| std::env::var("LOGNAME"))
-        .unwrap_or_else(|_| "root".to_string())
 }
 
 /// How each host is named in output: `host` (or `host:port`), and

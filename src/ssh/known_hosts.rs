@@ -127,6 +127,16 @@ impl KnownHosts {
     pub fn check(&self, host: &str, port: u16, key_type: &str, key: &str) -> Verdict {
         let names = names(host, port);
         let entries = self.entries.lock().expect("known_hosts lock");
+        // A revocation counts wherever it is, before any line that knows
+        // the key (in any file).
+        if let Some(e) = entries.iter().find(|e| {
+            e.revoked && e.key == key && (e.hosts == "*" || host_matches(&e.hosts, &names))
+        }) {
+            return Verdict::Revoked {
+                file: self.files[e.file].clone(),
+                line: e.line,
+            };
+        }
         let mut changed: Option<&Entry> = None;
         let mut other_type: Option<&Entry> = None;
         for e in entries.iter() {
@@ -196,11 +206,15 @@ impl KnownHosts {
                 .mode(0o700)
                 .create(dir)?;
         }
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .read(true)
-            .open(path)?;
+        let file = {
+            use std::os::unix::fs::OpenOptionsExt;
+            OpenOptions::new()
+                .create(true)
+                .append(true)
+                .read(true)
+                .mode(0o644)
+                .open(path)?
+        };
         let _locked = Flock::exclusive(&file)?;
         // Another process may have written it meanwhile: read again
         // under the lock.
@@ -274,11 +288,12 @@ pub fn type_word(key_type: &str) -> String {
     }
 }
 
-/// How OpenSSH names a host in known_hosts: `host` on port 22,
-/// `[host]:port` otherwise. The first name is the one to write.
+/// How OpenSSH names a host in known_hosts: lowercased, `host` on port
+/// 22, `[host]:port` otherwise. The first name is the one to write.
 fn names(host: &str, port: u16) -> Vec<String> {
+    let host = host.to_ascii_lowercase();
     if port == 22 {
-        vec![host.to_string()]
+        vec![host]
     } else {
         vec![format!("[{host}]:{port}")]
     }
@@ -332,7 +347,8 @@ fn host_matches(field: &str, names: &[String]) -> bool {
             Some(p) => (true, p),
             None => (false, pattern),
         };
-        if names.iter().any(|n| glob(pattern, n)) {
+        let pattern = pattern.to_ascii_lowercase();
+        if names.iter().any(|n| glob(&pattern, n)) {
             if negated {
                 return false;
             }
@@ -411,6 +427,22 @@ mod tests {
             again.check("10.0.0.7", 2200, "ssh-ed25519", "EEEE"),
             Verdict::Known
         );
+    }
+
+    #[test]
+    fn a_revocation_counts_wherever_it_is_and_names_ignore_case() {
+        let (kh, _) = store(
+            "[web1]:2222 ssh-ed25519 AAAA\n@revoked * ssh-ed25519 AAAA\nWeb2 ssh-ed25519 BBBB\n",
+        );
+        assert!(matches!(
+            kh.check("web1", 2222, "ssh-ed25519", "AAAA"),
+            Verdict::Revoked { line: 2, .. }
+        ));
+        assert_eq!(kh.check("WEB2", 22, "ssh-ed25519", "BBBB"), Verdict::Known);
+        assert!(matches!(
+            kh.check("WEB2", 22, "ssh-ed25519", "CCCC"),
+            Verdict::Changed { line: 3, .. }
+        ));
     }
 
     #[test]

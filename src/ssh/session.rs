@@ -521,13 +521,16 @@ fn check_host_key(sess: &Session, dest: &Destination) -> Result<bool, Failure> {
                     Ok(true)
                 }
                 Err(e) => {
+                    // As ssh: say so, and go on (the key was accepted).
                     let file = dest
                         .known_hosts
                         .primary()
                         .map_or(String::new(), |p| p.display().to_string());
-                    Err(Failure::HostKey(format!(
-                        "cannot record the host key of {name} in {file}: {e}"
-                    )))
+                    super::notice(&format!(
+                        "Warning: failed to add the host key of {name} to {file}: {}",
+                        plain_error(&e)
+                    ));
+                    Ok(true)
                 }
             }
         }

@@ -96,7 +96,7 @@ pub fn tool() -> Tool<Args> {
             "show-config",
             Some('G'),
             "Print each host's resolved ssh_config options, as ssh -G",
-            "Print the options ssh_config (with the command line) resolves for each host, as ssh -G does: the same lowercase keywords and value forms, for every option fleetkit honours (user, hostname, port, identityfile, certificatefile, userknownhostsfile, stricthostkeychecking, connecttimeout, proxycommand, proxyjump, ...). Nothing is connected to. The operands are the hosts (with -H or --hosts too); each host's block starts with its host line. fleetkit's own defaults apply where ssh's are ask or none: an unknown host key is learnt (accept-new) and a connection gives up after 10 seconds.",
+            "Print the options ssh_config (with the command line) resolves for each host, as ssh -G does: the same lowercase keywords and value forms, for every option fleetkit honours (user, hostname, port, identityfile, certificatefile, userknownhostsfile, stricthostkeychecking, connecttimeout, proxycommand, proxyjump, ...). Nothing is connected to. The operands are the hosts (with -H or --hosts too); each host's block starts with its host line. The values are ssh's; where they say ask or none, fleetkit's own defaults apply when it connects: an unknown host key is learnt (accept-new) and a connection gives up after 10 seconds.",
             |a, _| {
                 a.show_config = true;
                 Ok(())

@@ -38,10 +38,22 @@ impl Query {
 }
 
 /// The local login name.
+/// The local login name, from the password database as ssh takes it
+/// (the environment only when that has no entry).
 pub fn local_user() -> String {
-    std::env::var("USER")
-        .or_else(|_| std::env::var("LOGNAME"))
-        .unwrap_or_else(|_| "root".to_string())
+    // SAFETY: getpwuid's static result is copied out at once.
+    let from_passwd = unsafe {
+        let pw = libc::getpwuid(libc::getuid());
+        (!pw.is_null()).then(|| {
+            std::ffi::CStr::from_ptr((*pw).pw_name)
+                .to_string_lossy()
+                .into_owned()
+        })
+    };
+    from_passwd
+        .or_else(|| std::env::var("USER").ok())
+        .or_else(|| std::env::var("LOGNAME").ok())
+        .unwrap_or_else(|| "root".to_string())
 }
 
 /// An option's value and where it was obtained.
@@ -91,8 +103,14 @@ impl HostConfig {
             }
             return;
         }
-        // ProxyCommand and ProxyJump fill one slot: the first of either.
-        if (key == "proxycommand" && self.values.contains_key("proxyjump"))
+        // ProxyCommand and ProxyJump fill one slot: the first of either
+        // (a ProxyJump of none leaves room for a ProxyCommand, as in ssh).
+        let set = |k: &str| {
+            self.values
+                .get(k)
+                .is_some_and(|s| !s.args[0].eq_ignore_ascii_case("none"))
+        };
+        if (key == "proxycommand" && set("proxyjump"))
             || (key == "proxyjump" && self.values.contains_key("proxycommand"))
         {
             return;
@@ -145,7 +163,7 @@ impl HostConfig {
 
     pub fn port(&self) -> u16 {
         self.cli_port
-            .or_else(|| self.first("port").and_then(|p| p.parse().ok()))
+            .or_else(|| self.first("port").and_then(super::keywords::port))
             .unwrap_or(22)
     }
 
@@ -195,7 +213,7 @@ impl HostConfig {
 
     /// Every token, for the host as resolved.
     pub fn tokens(&self) -> Tokens {
-        let h = self.hostname();
+        let h = self.hostname().to_ascii_lowercase();
         Tokens::for_host(
             &h,
             &self.original,
@@ -248,7 +266,8 @@ pub fn parse_match(args: &[String]) -> Result<Vec<Criterion>, String> {
         let kind = match name.as_str() {
             "all" => Kind::All,
             "canonical" => Kind::Final { asks: false },
-            "final" => Kind::Final { asks: !negated },
+            // OpenSSH 9.2 asks for the final pass on `!final` too.
+            "final" => Kind::Final { asks: true },
             "exec" => Kind::Exec(
                 it.next()
                     .ok_or_else(|| "Match exec: missing argument".to_string())?

@@ -47,7 +47,6 @@ const HONOURED: &[&str] = &[
 
 const HARMLESS: &[&str] = &[
     "addkeystoagent",
-    "addressfamily",
     "canonicaldomains",
     "canonicalizefallbacklocal",
     "canonicalizehostname",
@@ -93,15 +92,10 @@ const HARMLESS: &[&str] = &[
     "permitlocalcommand",
     "permitremoteopen",
     "preferredauthentications",
-    "proxyusefdpass",
     "pubkeyacceptedalgorithms",
     "pubkeyacceptedkeytypes",
-    "pubkeyauthentication",
     "rekeylimit",
-    "requiredrsasize",
-    "revokedhostkeys",
     "sendenv",
-    "sessiontype",
     "stdinnull",
     "streamlocalbindmask",
     "streamlocalbindunlink",
@@ -137,6 +131,15 @@ const OPENSSH: &[(&str, &[&str])] = &[
     ("bindaddress", &[]),
     ("bindinterface", &[]),
     ("usekeychain", &["no"]),
+    ("revokedhostkeys", &["none"]),
+    (
+        "pubkeyauthentication",
+        &["yes", "true", "unbound", "host-bound"],
+    ),
+    ("requiredrsasize", &["1024", "2048"]),
+    ("proxyusefdpass", &["no", "false"]),
+    ("sessiontype", &["default"]),
+    ("addressfamily", &["any"]),
 ];
 
 const DEPRECATED: &[&str] = &[
@@ -182,13 +185,15 @@ pub fn check(key: &str, args: &[String]) -> Result<(), String> {
             .map_err(|_| format!("{what} '{v}' is not a number"))
     };
     match key {
-        "port" if v.parse::<u16>().map_or(true, |p| p == 0) => {
-            Err(format!("Port '{v}' is not a port number"))
-        }
-        "connecttimeout" if !v.eq_ignore_ascii_case("none") => number("ConnectTimeout")
-            .map_err(|_| format!("ConnectTimeout '{v}' is not a number of seconds")),
+        "port" if port(v).is_none() => Err(format!("Port '{v}' is not a port number")),
+        "connecttimeout" if !v.eq_ignore_ascii_case("none") && seconds(v).is_none() => Err(
+            format!("ConnectTimeout '{v}' is not a time (seconds, or 5s, 1m, 1h)"),
+        ),
+        "connecttimeout" => Ok(()),
         "connectionattempts" => number("ConnectionAttempts"),
-        "serveraliveinterval" => number("ServerAliveInterval"),
+        "serveraliveinterval" if seconds(v).is_none() => {
+            Err(format!("ServerAliveInterval '{v}' is not a time"))
+        }
         "serveralivecountmax" => number("ServerAliveCountMax"),
         "stricthostkeychecking"
             if !matches!(
@@ -209,6 +214,50 @@ pub fn check(key: &str, args: &[String]) -> Result<(), String> {
             Err(format!("{key} '{v}': expected yes or no"))
         }
         _ => Ok(()),
+    }
+}
+
+/// A time as ssh_config writes it (convtime): `30`, `30s`, `5m`, `1h30m`.
+pub fn seconds(v: &str) -> Option<u64> {
+    let (mut total, mut num) = (0u64, String::new());
+    for c in v.chars() {
+        if c.is_ascii_digit() {
+            num.push(c);
+            continue;
+        }
+        let unit = match c.to_ascii_lowercase() {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86400,
+            'w' => 604800,
+            _ => return None,
+        };
+        total = total.checked_add(num.parse::<u64>().ok()?.checked_mul(unit)?)?;
+        num.clear();
+    }
+    if !num.is_empty() {
+        total = total.checked_add(num.parse().ok()?)?;
+    } else if v.is_empty() {
+        return None;
+    }
+    Some(total)
+}
+
+/// A port: a number, or a service name ssh would look up.
+pub fn port(v: &str) -> Option<u16> {
+    match v.parse::<u16>() {
+        Ok(0) => None,
+        Ok(p) => Some(p),
+        Err(_) => {
+            let name = std::ffi::CString::new(v).ok()?;
+            // SAFETY: a valid C string; getservbyname's static result is
+            // read at once.
+            unsafe {
+                let s = libc::getservbyname(name.as_ptr(), c"tcp".as_ptr());
+                (!s.is_null()).then(|| u16::from_be((*s).s_port as u16))
+            }
+        }
     }
 }
 

@@ -97,7 +97,7 @@ impl Config {
                 Config::load(path)
             }
             None => {
-                let mut items = Config::load(&home().join(".ssh/config"))?.items;
+                let mut items = read_checked(&home().join(".ssh/config"), Origin::User, 0, true)?;
                 items.extend(read_file(Path::new(SYSTEM), Origin::System, 0)?);
                 Ok(Config { items })
             }
@@ -133,6 +133,33 @@ impl Config {
 const SYSTEM: &str = "/etc/ssh/ssh_config";
 
 fn read_file(path: &Path, origin: Origin, depth: usize) -> Result<Vec<Item>, Error> {
+    read_checked(path, origin, depth, false)
+}
+
+/// Reads a config file; `check` refuses one that another user could have
+/// written (not ours or root's, or writable by group or others), as ssh
+/// does for ~/.ssh/config and every included file: a Match exec or
+/// ProxyCommand in it runs as us.
+fn read_checked(
+    path: &Path,
+    origin: Origin,
+    depth: usize,
+    check: bool,
+) -> Result<Vec<Item>, Error> {
+    if check && let Ok(meta) = std::fs::metadata(path) {
+        use std::os::unix::fs::MetadataExt;
+        // SAFETY: getuid cannot fail.
+        let me = unsafe { libc::getuid() };
+        if (meta.uid() != 0 && meta.uid() != me) || meta.mode() & 0o022 != 0 {
+            return Err(Error {
+                origin: path.display().to_string(),
+                line: 0,
+                message:
+                    "Bad owner or permissions (another user could write it; ssh refuses it too)"
+                        .to_string(),
+            });
+        }
+    }
     let text = match std::fs::read(path) {
         Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -163,8 +190,17 @@ fn parse(text: &str, file: &str, origin: Origin, depth: usize) -> Result<Vec<Ite
             line: n + 1,
         };
         let (key, rest) = split_keyword(line);
-        let args = split_args(rest).map_err(|m| place.error(m))?;
         let key = key.to_ascii_lowercase();
+        // A command is the rest of the line as written (ssh hands it to
+        // the shell whole, quotes and all).
+        let args = if matches!(
+            key.as_str(),
+            "proxycommand" | "localcommand" | "remotecommand" | "knownhostscommand"
+        ) {
+            vec![rest.trim_end().to_string()]
+        } else {
+            split_args(rest).map_err(|m| place.error(m))?
+        };
         match key.as_str() {
             "host" => {
                 if args.is_empty() {
@@ -199,7 +235,7 @@ fn parse(text: &str, file: &str, origin: Origin, depth: usize) -> Result<Vec<Ite
                 let mut included = Vec::new();
                 for arg in &args {
                     for path in include_paths(arg, origin) {
-                        included.push(read_file(&path, origin, depth + 1)?);
+                        included.push(read_checked(&path, origin, depth + 1, true)?);
                     }
                 }
                 items.push(Item::Include(included));

@@ -140,3 +140,41 @@ fn globs() {
     assert!(glob("*", ""));
     assert!(!glob("a*b", "acd"));
 }
+
+#[test]
+fn a_proxy_command_is_the_rest_of_the_line_as_written() {
+    let c = Config::parse(
+        "Host a\n  ProxyCommand sh -c \"exec ssh -W %h:%p 'b c'\"\n",
+        "cfg",
+    )
+    .unwrap();
+    assert_eq!(
+        c.resolve_host("a").proxy_command().as_deref(),
+        Some("sh -c \"exec ssh -W %h:%p 'b c'\"")
+    );
+}
+
+#[test]
+fn an_include_another_user_could_write_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std::env::temp_dir().join(format!("fleetkit-cfg-perm-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let inc = dir.join("inc.conf");
+    std::fs::write(&inc, "Match exec \"touch /tmp/never\"\n").unwrap();
+    std::fs::set_permissions(&inc, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let e = Config::parse(&format!("Include {}\n", inc.display()), "cfg").unwrap_err();
+    assert!(e.to_string().contains("Bad owner or permissions"), "{e}");
+    std::fs::set_permissions(&inc, std::fs::Permissions::from_mode(0o644)).unwrap();
+    assert!(Config::parse(&format!("Include {}\n", inc.display()), "cfg").is_ok());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn times_and_ports_as_ssh_writes_them() {
+    assert_eq!(keywords::seconds("30"), Some(30));
+    assert_eq!(keywords::seconds("1m30s"), Some(90));
+    assert_eq!(keywords::seconds("5x"), None);
+    assert_eq!(keywords::port("ssh"), Some(22));
+    assert_eq!(keywords::port("0"), None);
+    assert!(Config::parse("ConnectTimeout 1m\nPort ssh\n", "cfg").is_ok());
+}

@@ -58,7 +58,8 @@ impl Tokens {
             d: super::home().display().to_string(),
             // SAFETY: getuid cannot fail.
             i: unsafe { libc::getuid() }.to_string(),
-            k: host_key_alias.unwrap_or(host).to_string(),
+            // HostKeyAlias, else the name as given (lowercase, as ssh).
+            k: host_key_alias.unwrap_or(original).to_ascii_lowercase(),
         }
     }
 
