@@ -330,3 +330,22 @@ fn a_host_that_stops_answering_mid_command_is_lost_after_the_keepalives() {
     assert_eq!(status.code(), Some(3), "{err}");
     assert!(err.contains("stopped answering"), "{err}");
 }
+
+#[test]
+fn a_failing_proxy_command_says_how_it_ended() {
+    let dir = Dir::new("ssh-proxyfail");
+    let config = dir.create(
+        "config",
+        "Host p\n  ProxyCommand sh -c \"echo 'no route to the bastion' >&2; exit 7\"\n",
+    );
+    let (_, err) = dir
+        .command("rrun")
+        .arg("-F")
+        .arg(&config)
+        .args(["--ssh=native", "--connect-timeout", "5", "-H", "p", "true"])
+        .expect_exit_text(3);
+    assert!(
+        err.contains("ProxyCommand: exited with status 7: no route to the bastion"),
+        "{err}"
+    );
+}

@@ -44,19 +44,30 @@ impl Proxy {
     /// What the command said on standard error, if anything (its last
     /// line), once it has had a moment to exit.
     pub fn said(&mut self) -> Option<String> {
+        let mut status = None;
         for _ in 0..50 {
-            if matches!(self.child.try_wait(), Ok(Some(_))) {
+            if let Ok(Some(st)) = self.child.try_wait() {
+                status = Some(st);
                 break;
             }
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
         let mut buf = Vec::new();
         let _ = self.err.read_to_end(&mut buf);
-        String::from_utf8_lossy(&buf)
+        let last = String::from_utf8_lossy(&buf)
             .lines()
             .rev()
             .find(|l| !l.trim().is_empty())
-            .map(|l| l.trim().to_string())
+            .map(|l| l.trim().to_string());
+        // Its exit status too: a command that fails silently says so.
+        let exit = status.map(|st| match st.code() {
+            Some(c) => format!("exited with status {c}"),
+            None => "was killed".to_string(),
+        });
+        match (exit, last) {
+            (Some(e), Some(l)) => Some(format!("{e}: {l}")),
+            (e, l) => e.or(l),
+        }
     }
 }
 

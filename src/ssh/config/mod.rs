@@ -359,33 +359,40 @@ fn split_keyword(line: &str) -> (&str, &str) {
     (&line[..end], rest)
 }
 
-/// Whitespace-separated arguments, with double quotes grouping; a `#`
-/// starting an argument ends the line.
+/// Whitespace-separated arguments as ssh's argv_split makes them: double
+/// or single quotes group (and are removed), a backslash escapes a quote,
+/// a space or itself, and a `#` starting an argument ends the line.
 fn split_args(rest: &str) -> Result<Vec<String>, String> {
     let mut args = Vec::new();
     let mut cur = String::new();
-    let mut quoted = false;
+    let mut quote: Option<char> = None;
     let mut any = false;
-    for c in rest.chars() {
+    let mut chars = rest.chars().peekable();
+    while let Some(c) = chars.next() {
         match c {
-            '"' => {
-                quoted = !quoted;
+            '\\' if matches!(chars.peek(), Some('"' | '\'' | ' ' | '\\')) => {
+                cur.push(chars.next().unwrap_or('\\'));
                 any = true;
             }
-            c if c.is_whitespace() && !quoted => {
+            '"' | '\'' if quote.is_none() => {
+                quote = Some(c);
+                any = true;
+            }
+            c if Some(c) == quote => quote = None,
+            c if c.is_whitespace() && quote.is_none() => {
                 if any {
                     args.push(std::mem::take(&mut cur));
                     any = false;
                 }
             }
-            '#' if !quoted && !any => break,
+            '#' if quote.is_none() && !any => break,
             c => {
                 cur.push(c);
                 any = true;
             }
         }
     }
-    if quoted {
+    if quote.is_some() {
         return Err("unterminated quote".to_string());
     }
     if any {

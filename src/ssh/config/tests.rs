@@ -178,3 +178,20 @@ fn times_and_ports_as_ssh_writes_them() {
     assert_eq!(keywords::port("0"), None);
     assert!(Config::parse("ConnectTimeout 1m\nPort ssh\n", "cfg").is_ok());
 }
+
+#[test]
+fn arguments_split_as_ssh_splits_them() {
+    let c = Config::parse(
+        "Host a\n  IdentityFile '/tmp/my keys/id'\n  User \"bob\"\n  UserKnownHostsFile /tmp/a\\ b \"/c d\" # comment\n",
+        "cfg",
+    )
+    .unwrap();
+    let a = c.resolve_host("a");
+    assert_eq!(a.all("identityfile")[0].args, ["/tmp/my keys/id"]);
+    assert_eq!(a.user(), "bob");
+    assert_eq!(
+        a.get("userknownhostsfile").unwrap().args,
+        ["/tmp/a b", "/c d"]
+    );
+    assert!(Config::parse("User 'bob\n", "cfg").is_err());
+}
