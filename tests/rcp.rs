@@ -80,6 +80,11 @@ fn on_hosts(fleet: &Fleet, dir: &Dir, command: &str) -> Vec<String> {
         .collect()
 }
 
+/// A file of `bytes` zeros (sparse: made at once).
+fn zeros(path: &std::path::Path, bytes: u64) {
+    std::fs::File::create(path).unwrap().set_len(bytes).unwrap();
+}
+
 fn sha256(path: &std::path::Path) -> String {
     let out = Command::new("sha256sum").arg(path).output().unwrap();
     String::from_utf8(out.stdout)
@@ -421,14 +426,7 @@ fn owner_without_root_on_the_host_says_so(ssh: &str) {
 fn a_terminal_sees_the_bytes_move(ssh: &str) {
     let fleet = Fleet::start(2);
     let dir = Dir::new(&format!("rcp-progress-{ssh}"));
-    Command::new("sh")
-        .arg("-c")
-        .arg(format!(
-            "head -c 30000000 /dev/zero > {}",
-            dir.join("f").display()
-        ))
-        .status()
-        .unwrap();
+    zeros(&dir.join("f"), 30_000_000);
     // stderr on a pseudo-terminal (script), stdout to a file.
     let command = format!(
         "{} --ssh={ssh} -F {} --hosts {} f /srv/f > out",
@@ -565,11 +563,7 @@ fn a_replaced_file_keeps_its_mode_and_a_changing_source_is_refused(ssh: &str) {
     );
     // A source written to while it is sent: the old file stays.
     let big = dir.join("big");
-    Command::new("sh")
-        .arg("-c")
-        .arg(format!("head -c 300000000 /dev/zero > {}", big.display()))
-        .status()
-        .unwrap();
+    zeros(&big, 300_000_000);
     on_hosts(&fleet, &dir, "echo old > /srv/big");
     let mut child = Command::new(util::binary("rcp"))
         .arg(format!("--ssh={ssh}"))
@@ -600,14 +594,7 @@ fn a_replaced_file_keeps_its_mode_and_a_changing_source_is_refused(ssh: &str) {
 fn a_deadline_mid_file_leaves_no_temporary(ssh: &str) {
     let fleet = Fleet::start(1);
     let dir = Dir::new(&format!("rcp-deadline-{ssh}"));
-    Command::new("sh")
-        .arg("-c")
-        .arg(format!(
-            "head -c 300000000 /dev/zero > {}",
-            dir.join("big").display()
-        ))
-        .status()
-        .unwrap();
+    zeros(&dir.join("big"), 300_000_000);
     on_hosts(&fleet, &dir, "echo old > /srv/big");
     let (_, err) = rcp(&fleet, &dir, ssh)
         .args(["-t", "0.3", "big", "/srv/big"])
@@ -639,14 +626,7 @@ fn killed_outright_it_leaves_no_ssh_running() {
     // does (PR_SET_PDEATHSIG).
     let fleet = Fleet::start(1);
     let dir = Dir::new("rcp-kill9");
-    Command::new("sh")
-        .arg("-c")
-        .arg(format!(
-            "head -c 300000000 /dev/zero > {}",
-            dir.join("big").display()
-        ))
-        .status()
-        .unwrap();
+    zeros(&dir.join("big"), 300_000_000);
     let mut child = Command::new(util::binary("rcp"))
         .arg("--ssh=openssh")
         .arg("-F")
@@ -727,14 +707,7 @@ fn cut_off_mid_file(
     let fleet = Fleet::start(1);
     let dir = Dir::new(&format!("{name}-{ssh}"));
     dir.create("big", "");
-    Command::new("sh")
-        .arg("-c")
-        .arg(format!(
-            "head -c 300000000 /dev/zero > {}",
-            dir.join("big").display()
-        ))
-        .status()
-        .unwrap();
+    zeros(&dir.join("big"), 300_000_000);
     on_hosts(&fleet, &dir, "echo old > /srv/big");
     let mut child = Command::new(util::binary("rcp"))
         .arg(format!("--ssh={ssh}"))

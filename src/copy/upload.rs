@@ -672,13 +672,7 @@ impl<'p> Flights<'p> {
                     } else {
                         format!("{why} (the server cannot replace files: no posix-rename)")
                     };
-                    host.tally.failed(shown(&f.target), why);
-                    let id = host
-                        .sftp
-                        .send_remove(bytes(&f.tmp))
-                        .map_err(|e| host.lost(e))?;
-                    self.inflight.insert(id, (slot, Step::Remove));
-                    f.done = true;
+                    discard(host, &mut self.inflight, slot, f, why)?;
                 }
             },
             Step::Remove | Step::Mkdir | Step::DirCheck => {}
@@ -784,13 +778,7 @@ impl<'p> Flights<'p> {
             if f.closing && f.pending == 0 {
                 f.handle = None;
                 if let Some(why) = f.error.take() {
-                    host.tally.failed(shown(&f.target), why);
-                    let id = host
-                        .sftp
-                        .send_remove(bytes(&f.tmp))
-                        .map_err(|e| host.lost(e))?;
-                    self.inflight.insert(id, (slot, Step::Remove));
-                    f.done = true;
+                    discard(host, &mut self.inflight, slot, f, why)?;
                 } else {
                     let id = host
                         .sftp
@@ -956,6 +944,25 @@ fn feed(host: &mut Remote, entry: &Entry, target: &Path) -> Result<(), Failure> 
             host.tally.failed(shown(target), why);
         }
     }
+    Ok(())
+}
+
+/// A flight that failed: said, and its temporary file removed (the reply
+/// to the removal is awaited with the others, and ignored).
+fn discard(
+    host: &mut Remote,
+    inflight: &mut HashMap<u32, (usize, Step)>,
+    slot: usize,
+    f: &mut Flight,
+    why: String,
+) -> Result<(), Failure> {
+    host.tally.failed(shown(&f.target), why);
+    let id = host
+        .sftp
+        .send_remove(bytes(&f.tmp))
+        .map_err(|e| host.lost(e))?;
+    inflight.insert(id, (slot, Step::Remove));
+    f.done = true;
     Ok(())
 }
 

@@ -135,6 +135,23 @@ pub fn die_with_us(cmd: &mut Command) {
     }
 }
 
+/// Ends a child we started in its own process group, and reaps it.
+fn end(child: &mut Child) {
+    // SAFETY: signalling the process group made for this child.
+    unsafe {
+        libc::kill(-(child.id() as i32), libc::SIGTERM);
+    }
+    let _ = child.wait();
+}
+
+/// Starting ssh failed.
+fn cannot_run(e: io::Error) -> Failure {
+    Failure::Error(format!(
+        "cannot run ssh: {}",
+        super::session::plain_error(&e)
+    ))
+}
+
 /// Whether this CPU has AES instructions (x86 `aes`, ARM `aes`).
 fn cpu_has_aes() -> bool {
     static AES: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
@@ -197,12 +214,7 @@ impl Process {
                 child,
             })
         };
-        spawn().map_err(|e| {
-            Failure::Error(format!(
-                "cannot run ssh: {}",
-                super::session::plain_error(&e)
-            ))
-        })
+        spawn().map_err(cannot_run)
     }
 
     /// Moves the watchdog's deadline; a cancel is seen `grace` late.
@@ -287,11 +299,7 @@ impl Drop for Process {
     fn drop(&mut self) {
         let _ = self.sock.shutdown(std::net::Shutdown::Both);
         if let Ok(None) = self.child.try_wait() {
-            // SAFETY: signalling the process group we made for this child.
-            unsafe {
-                libc::kill(-(self.child.id() as i32), libc::SIGTERM);
-            }
-            let _ = self.child.wait();
+            end(&mut self.child);
         }
     }
 }
@@ -402,12 +410,7 @@ pub fn feed(
     if stop.cancelled() {
         return Err(Failure::Interrupted);
     }
-    let (mut err, err_theirs) = UnixStream::pair().map_err(|e| {
-        Failure::Error(format!(
-            "cannot run ssh: {}",
-            super::session::plain_error(&e)
-        ))
-    })?;
+    let (mut err, err_theirs) = UnixStream::pair().map_err(cannot_run)?;
     let mut cmd = Command::new("ssh");
     cmd.args(spec.args(&Remote::Command(command)))
         .stdin(Stdio::from(input))
@@ -415,19 +418,7 @@ pub fn feed(
         .stderr(Stdio::from(std::os::fd::OwnedFd::from(err_theirs)))
         .process_group(0);
     die_with_us(&mut cmd);
-    let mut child = cmd.spawn().map_err(|e| {
-        Failure::Error(format!(
-            "cannot run ssh: {}",
-            super::session::plain_error(&e)
-        ))
-    })?;
-    let kill = |child: &mut Child| {
-        // SAFETY: signalling the process group made for this child.
-        unsafe {
-            libc::kill(-(child.id() as i32), libc::SIGTERM);
-        }
-        let _ = child.wait();
-    };
+    let mut child = cmd.spawn().map_err(cannot_run)?;
     let fdinfo = format!("/proc/{}/fdinfo/0", child.id());
     let code = loop {
         match child.try_wait() {
@@ -443,11 +434,11 @@ pub fn feed(
             progress(pos);
         }
         if stop.cancelled() {
-            kill(&mut child);
+            end(&mut child);
             return Err(Failure::Interrupted);
         }
         if deadline.is_some_and(|d| Instant::now() >= d) {
-            kill(&mut child);
+            end(&mut child);
             return Err(Failure::Timeout("did not finish in time".to_string()));
         }
         std::thread::sleep(Duration::from_millis(20));
@@ -537,19 +528,7 @@ pub fn exec(
         err.set_nonblocking(true)?;
         Ok((out, err, child, ready_tx))
     };
-    let (mut out, mut err, mut child, ready) = io().map_err(|e| {
-        Failure::Error(format!(
-            "cannot run ssh: {}",
-            super::session::plain_error(&e)
-        ))
-    })?;
-    let kill = |child: &mut Child| {
-        // SAFETY: signalling the process group made for this child.
-        unsafe {
-            libc::kill(-(child.id() as i32), libc::SIGTERM);
-        }
-        let _ = child.wait();
-    };
+    let (mut out, mut err, mut child, ready) = io().map_err(cannot_run)?;
     let mut buf = vec![0u8; 64 * 1024];
     let (mut out_open, mut err_open) = (true, true);
     let mut said = Vec::new();
@@ -557,11 +536,11 @@ pub fn exec(
     let (mut ready_seen, mut head) = (false, Vec::new());
     while out_open || err_open {
         if stop.cancelled() {
-            kill(&mut child);
+            end(&mut child);
             return Err(Failure::Interrupted);
         }
         if exec.deadline.is_some_and(|d| Instant::now() >= d) {
-            kill(&mut child);
+            end(&mut child);
             return Err(Failure::Timeout(
                 "the command did not finish in time; it was hung up".to_string(),
             ));
@@ -619,7 +598,7 @@ pub fn exec(
                         continue;
                     }
                     if let Err(f) = on_output(stream, bytes) {
-                        kill(&mut child);
+                        end(&mut child);
                         return Err(f);
                     }
                 }
@@ -634,7 +613,7 @@ pub fn exec(
             Ok(Some(st)) => break Some(st),
             Ok(None) => {
                 if stop.cancelled() || exec.deadline.is_some_and(|d| Instant::now() >= d) {
-                    kill(&mut child);
+                    end(&mut child);
                     return Err(if stop.cancelled() {
                         Failure::Interrupted
                     } else {
