@@ -608,6 +608,93 @@ fn a_known_key_of_another_type_is_a_changed_key() {
 }
 
 #[test]
+fn host_certificates_signed_by_a_known_ca_are_checked() {
+    // The hosts present a certificate for a key known_hosts has never
+    // seen; known_hosts has only the CA, for 127.0.0.*.
+    let dir = Dir::new("rrun-hostcert");
+    let keygen = |args: &[&str]| {
+        let status = Command::new("ssh-keygen")
+            .args(args)
+            .current_dir(dir.path())
+            .status()
+            .unwrap();
+        assert!(status.success(), "ssh-keygen {args:?}");
+    };
+    keygen(&["-q", "-t", "ed25519", "-N", "", "-f", "ca"]);
+    keygen(&["-q", "-t", "ed25519", "-N", "", "-f", "hk"]);
+    // Only 127.0.0.2 is a principal.
+    keygen(&[
+        "-q",
+        "-s",
+        "ca",
+        "-h",
+        "-I",
+        "web",
+        "-n",
+        "127.0.0.2",
+        "hk.pub",
+    ]);
+    let fleet = Fleet::start_configured(
+        2,
+        &dir.join("hk"),
+        &format!("HostCertificate {}\n", dir.join("hk-cert.pub").display()),
+    );
+    let ca = std::fs::read_to_string(dir.join("ca.pub")).unwrap();
+    let ca: Vec<&str> = ca.split_whitespace().take(2).collect();
+    let ca = ca.join(" ");
+    let authority = format!("@cert-authority [127.0.0.*]:{} {ca}\n", fleet.port);
+    std::fs::write(fleet.known_hosts(), &authority).unwrap();
+    for transport in ["--ssh=native", "--ssh=openssh"] {
+        let (out, err) = fleet
+            .rrun(&dir)
+            .args([transport, "--host-key=strict", "hostname"])
+            .expect_exit_text(3);
+        // The principal is accepted, strictly, with nothing learnt ...
+        assert_eq!(out, "127.0.0.2: host0\n", "{transport}: {err}");
+        // ... and the other host is refused for its name.
+        assert!(err.contains("1 hostkey"), "{transport}: {err}");
+        if transport == "--ssh=native" {
+            assert!(
+                err.contains("127.0.0.3 is not among its principals (127.0.0.2)"),
+                "{err}"
+            );
+        }
+    }
+    // Accept-new learns nothing from a certificate it refused.
+    let (out, err) = fleet.rrun(&dir).arg("hostname").expect_exit_text(3);
+    assert_eq!(out, "127.0.0.2: host0\n", "{err}");
+    assert_eq!(
+        std::fs::read_to_string(fleet.known_hosts()).unwrap(),
+        authority
+    );
+    // A revoked CA: refused everywhere, whatever else is known.
+    std::fs::write(fleet.known_hosts(), format!("{authority}@revoked * {ca}\n")).unwrap();
+    let marker = dir.join("ran");
+    let (out, err) = fleet
+        .rrun(&dir)
+        .arg(format!("touch {}", marker.display()))
+        .expect_exit_text(3);
+    assert_eq!(out, "");
+    assert!(!marker.exists());
+    assert!(err.contains("is signed by a CA revoked in"), "{err}");
+    assert!(err.contains("2 hostkey"), "{err}");
+    // No CA known: the certified key is learnt as a plain key (so a
+    // renewed certificate for it is still known), never the certificate.
+    std::fs::remove_file(fleet.known_hosts()).unwrap();
+    fleet.rrun(&dir).arg("true").expect_exit(0);
+    let learnt = std::fs::read_to_string(fleet.known_hosts()).unwrap();
+    let host_key = std::fs::read_to_string(dir.join("hk.pub")).unwrap();
+    let host_key = host_key.split_whitespace().nth(1).unwrap();
+    assert_eq!(learnt.lines().count(), 2, "{learnt}");
+    assert!(
+        learnt
+            .lines()
+            .all(|l| l.ends_with(&format!(" ssh-ed25519 {host_key}"))),
+        "{learnt}"
+    );
+}
+
+#[test]
 fn concurrent_runs_learn_each_key_once_and_hash_when_asked() {
     let fleet = Fleet::start(20);
     let dir = Dir::new("rrun-learn");

@@ -1,5 +1,6 @@
 //! Fuzzes what a user hands the SSH layer: ssh_config text (with Include
-//! and Match), known_hosts text and host lists. Whatever the input, no
+//! and Match), known_hosts text and host lists, and the one thing a
+//! server hands it to parse: a host certificate blob. Whatever the input, no
 //! panic and no hang; every config that parses resolves for a few hosts
 //! and prints as `rrun -G` would.
 //!
@@ -11,6 +12,7 @@
 
 use fleetkit::hosts;
 use fleetkit::ssh::config::{Config, Query, dump};
+use fleetkit::ssh::host_cert::HostCert;
 use fleetkit::ssh::known_hosts::KnownHosts;
 use libfuzzer_sys::fuzz_target;
 
@@ -33,7 +35,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let text = String::from_utf8_lossy(rest);
-    match pick % 3 {
+    match pick % 4 {
         0 => {
             let safe: String = text
                 .lines()
@@ -62,6 +64,18 @@ fuzz_target!(|data: &[u8]| {
             for (h, p) in [("web1", 22), ("10.0.0.5", 2200)] {
                 let _ = kh.key_types(h, p);
                 let _ = kh.check(h, p, "ssh-ed25519", "AAAA");
+                let _ = kh.authorities(h, p);
+            }
+        }
+        3 => {
+            if let Ok(cert) = HostCert::parse(rest) {
+                let _ = cert.plain_key();
+                let authority = fleetkit::ssh::known_hosts::Authority {
+                    file: "kh".into(),
+                    line: 1,
+                    key: cert.ca_key(),
+                };
+                let _ = cert.check("web1", std::time::SystemTime::now(), &[authority], |_| None);
             }
         }
         _ => {

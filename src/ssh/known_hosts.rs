@@ -25,12 +25,23 @@ pub enum Policy {
     Off,
 }
 
+/// What a line's `@` marker makes of its key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Marker {
+    /// No marker: the host's own key.
+    Key,
+    /// `@revoked`: never to be accepted.
+    Revoked,
+    /// `@cert-authority`: a CA whose host certificates are trusted.
+    Authority,
+}
+
 /// One usable known_hosts line.
 #[derive(Debug, Clone)]
 struct Entry {
     file: usize,
     line: usize,
-    revoked: bool,
+    marker: Marker,
     hosts: String,
     key_type: String,
     key: String,
@@ -53,6 +64,15 @@ pub enum Verdict {
     },
     /// The key is marked `@revoked`.
     Revoked { file: PathBuf, line: usize },
+}
+
+/// A `@cert-authority` line that applies to a host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authority {
+    pub file: PathBuf,
+    pub line: usize,
+    /// The CA's public key, base64 as written.
+    pub key: String,
 }
 
 /// The known_hosts files in use.
@@ -114,7 +134,7 @@ impl KnownHosts {
         let mut types: Vec<String> = Vec::new();
         for e in entries
             .iter()
-            .filter(|e| !e.revoked && host_matches(&e.hosts, &names))
+            .filter(|e| e.marker == Marker::Key && host_matches(&e.hosts, &names))
         {
             if !types.contains(&e.key_type) {
                 types.push(e.key_type.clone());
@@ -123,34 +143,49 @@ impl KnownHosts {
         types
     }
 
-    /// Judges the key `key` (base64) of type `key_type` from `host:port`.
-    pub fn check(&self, host: &str, port: u16, key_type: &str, key: &str) -> Verdict {
+    /// The `@cert-authority` lines for `host:port`, in file order.
+    pub fn authorities(&self, host: &str, port: u16) -> Vec<Authority> {
         let names = names(host, port);
         let entries = self.entries.lock().expect("known_hosts lock");
-        // A revocation counts wherever it is, before any line that knows
-        // the key (in any file).
-        if let Some(e) = entries.iter().find(|e| {
-            e.revoked && e.key == key && (e.hosts == "*" || host_matches(&e.hosts, &names))
-        }) {
-            return Verdict::Revoked {
+        entries
+            .iter()
+            .filter(|e| e.marker == Marker::Authority && host_matches(&e.hosts, &names))
+            .map(|e| Authority {
                 file: self.files[e.file].clone(),
                 line: e.line,
-            };
+                key: e.key.clone(),
+            })
+            .collect()
+    }
+
+    /// Where `key` (base64) is marked `@revoked` for `host:port`, if it
+    /// is. A revocation counts wherever it is, before any line that knows
+    /// the key (in any file).
+    pub fn revocation(&self, host: &str, port: u16, key: &str) -> Option<(PathBuf, usize)> {
+        let names = names(host, port);
+        let entries = self.entries.lock().expect("known_hosts lock");
+        entries
+            .iter()
+            .find(|e| {
+                e.marker == Marker::Revoked
+                    && e.key == key
+                    && (e.hosts == "*" || host_matches(&e.hosts, &names))
+            })
+            .map(|e| (self.files[e.file].clone(), e.line))
+    }
+
+    /// Judges the key `key` (base64) of type `key_type` from `host:port`.
+    /// CA lines play no part: a plain key is known by its own line.
+    pub fn check(&self, host: &str, port: u16, key_type: &str, key: &str) -> Verdict {
+        if let Some((file, line)) = self.revocation(host, port, key) {
+            return Verdict::Revoked { file, line };
         }
+        let names = names(host, port);
+        let entries = self.entries.lock().expect("known_hosts lock");
         let mut changed: Option<&Entry> = None;
         let mut other_type: Option<&Entry> = None;
         for e in entries.iter() {
-            let applies = host_matches(&e.hosts, &names) || (e.revoked && e.hosts == "*");
-            if !applies {
-                continue;
-            }
-            if e.revoked {
-                if e.key == key {
-                    return Verdict::Revoked {
-                        file: self.files[e.file].clone(),
-                        line: e.line,
-                    };
-                }
+            if e.marker != Marker::Key || !host_matches(&e.hosts, &names) {
                 continue;
             }
             if e.key_type == key_type {
@@ -221,7 +256,10 @@ impl KnownHosts {
         let text = std::fs::read_to_string(path).unwrap_or_default();
         let names = [name.clone()];
         let present = text.lines().filter_map(|l| parse_line(l, 0, 0)).any(|e| {
-            !e.revoked && e.key_type == key_type && e.key == key && host_matches(&e.hosts, &names)
+            e.marker == Marker::Key
+                && e.key_type == key_type
+                && e.key == key
+                && host_matches(&e.hosts, &names)
         });
         let line_no = text.lines().count() + 1;
         let field = if hash { hashed(&name) } else { name.clone() };
@@ -231,7 +269,7 @@ impl KnownHosts {
         self.entries.lock().expect("known_hosts lock").push(Entry {
             file: 0,
             line: line_no,
-            revoked: false,
+            marker: Marker::Key,
             hosts: field,
             key_type: key_type.to_string(),
             key: key.to_string(),
@@ -306,13 +344,14 @@ fn parse_line(line: &str, file: usize, n: usize) -> Option<Entry> {
     }
     let mut fields = line.split_whitespace();
     let mut first = fields.next()?;
-    let mut revoked = false;
+    let mut marker = Marker::Key;
     if first.starts_with('@') {
-        // @cert-authority lines name CA keys, which are not used yet.
-        revoked = first == "@revoked";
-        if !revoked {
-            return None;
-        }
+        // ssh ignores a line with a marker it does not know.
+        marker = match first {
+            "@revoked" => Marker::Revoked,
+            "@cert-authority" => Marker::Authority,
+            _ => return None,
+        };
         first = fields.next()?;
     }
     let key_type = fields.next()?;
@@ -321,7 +360,7 @@ fn parse_line(line: &str, file: usize, n: usize) -> Option<Entry> {
     Some(Entry {
         file,
         line: n,
-        revoked,
+        marker,
         hosts: first.to_string(),
         key_type: key_type.to_string(),
         key: key.to_string(),

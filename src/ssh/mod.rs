@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod config;
 pub mod digest;
+pub mod host_cert;
 pub mod jump;
 pub mod known_hosts;
 pub mod link;

@@ -18,6 +18,7 @@ use ssh2::{BlockDirections, MethodType, Session};
 
 use super::auth::{self, Credentials};
 use super::digest::base64_encode;
+use super::host_cert;
 use super::known_hosts::{KnownHosts, Policy, Verdict};
 use crate::outcome::{Exit, Failure, Stream};
 use crate::stop::{Stop, Watch};
@@ -163,11 +164,12 @@ pub fn connect(dest: &Destination, ctx: &Context) -> Result<Connection, Failure>
     if dest.policy != Policy::Off && !user_host_keys {
         let (name, port) = known_as(dest);
         let known = dest.known_hosts.key_types(name, port);
-        if !known.is_empty() {
+        let ca = !dest.known_hosts.authorities(name, port).is_empty();
+        if !known.is_empty() || ca {
             let supported = sess.supported_algs(MethodType::HostKey).unwrap_or_default();
             let _ = sess.method_pref(
                 MethodType::HostKey,
-                &host_key_algorithms(&known, &supported),
+                &host_key_algorithms(&known, ca, &supported),
             );
         }
     }
@@ -466,13 +468,16 @@ fn arm(sess: &Session, deadline: Instant) -> Option<()> {
     Some(())
 }
 
-/// libssh2's names for the algorithms that produce the known key types.
-/// Host key algorithms with the known types first, then the rest libssh2
-/// has: the server shows a known key when it can, and when it has only a
-/// new type the key is seen (and judged as changed) rather than the
-/// handshake failing.
-fn host_key_algorithms(known: &[String], supported: &[&str]) -> String {
+/// Host key algorithms in the order to offer them, as OpenSSH orders
+/// them: certificates first when a CA is known for the host (`ca`), then
+/// the known key types, then the rest libssh2 has. The server shows a
+/// known key when it can, and when it has only a new type the key is
+/// seen (and judged as changed) rather than the handshake failing.
+fn host_key_algorithms(known: &[String], ca: bool, supported: &[&str]) -> String {
     let mut algs: Vec<&str> = Vec::new();
+    if ca {
+        algs.extend(supported.iter().filter(|a| host_cert::is_certificate(a)));
+    }
     for t in known {
         match t.as_str() {
             "ssh-rsa" => algs.extend(["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"]),
@@ -495,15 +500,54 @@ fn check_host_key(sess: &Session, dest: &Destination) -> Result<bool, Failure> {
     let (blob, _) = sess
         .host_key()
         .ok_or_else(|| Failure::HostKey("the server sent no host key".to_string()))?;
-    let key_type = key_type(blob).unwrap_or("unknown").to_string();
-    let fingerprint = super::digest::fingerprint(blob);
-    let key = base64_encode(blob);
     let (host, port) = known_as(dest);
     let name = if port == 22 {
         host.to_string()
     } else {
         format!("[{host}]:{port}")
     };
+    let mut blob = blob.to_vec();
+    if host_cert::is_certificate(key_type(&blob).unwrap_or("")) {
+        let cert = host_cert::HostCert::parse(&blob)
+            .map_err(|e| Failure::HostKey(format!("{name}: {e}")))?;
+        let plain = cert.plain_key();
+        let authorities = dest.known_hosts.authorities(host, port);
+        if !authorities.is_empty() {
+            let verdict = cert.check(host, std::time::SystemTime::now(), &authorities, |k| {
+                dest.known_hosts.revocation(host, port, k)
+            });
+            match verdict {
+                Ok(()) => return Ok(true),
+                Err(host_cert::Refusal::RevokedCa(file, line)) => {
+                    return Err(Failure::HostKey(format!(
+                        "host certificate of {name} is signed by a CA revoked in {}:{line}; not run",
+                        file.display()
+                    )));
+                }
+                Err(host_cert::Refusal::Invalid(why)) => {
+                    // As OpenSSH: the plain key may still be known on its
+                    // own line; it is never learnt from a refused
+                    // certificate.
+                    let key = base64_encode(&plain);
+                    let plain_type = key_type(&plain).unwrap_or("unknown");
+                    if dest.known_hosts.check(host, port, plain_type, &key) == Verdict::Known {
+                        return Ok(true);
+                    }
+                    return Err(Failure::HostKey(format!(
+                        "host certificate of {name} refused: {why}; not run"
+                    )));
+                }
+            }
+        }
+        // No CA for this host: the certified key is judged as a plain
+        // key (and learnt as one), so a routine certificate renewal does
+        // not look like a changed key.
+        blob = plain;
+    }
+    let blob = blob.as_slice();
+    let key_type = key_type(blob).unwrap_or("unknown").to_string();
+    let fingerprint = super::digest::fingerprint(blob);
+    let key = base64_encode(blob);
     match dest.known_hosts.check(host, port, &key_type, &key) {
         Verdict::Known => Ok(true),
         Verdict::Unknown if dest.policy == Policy::AcceptNew => {
