@@ -155,3 +155,41 @@ fn with_a_deadline_the_end_of_input_still_reaches_the_command() {
         );
     }
 }
+
+#[test]
+fn command_bytes_arrive_exactly() {
+    // A Latin-1 byte and 0xff: not UTF-8. ssh sends them unchanged;
+    // libssh2 sends only UTF-8, so auto takes OpenSSH for this command.
+    use std::os::unix::ffi::OsStrExt;
+    let fleet = Fleet::start(1);
+    let dir = Dir::new("openssh-bytes");
+    let raw = std::ffi::OsStr::from_bytes(b"printf %s caf\xe9\xff | od -An -tx1");
+    for ssh in ["--ssh=auto", "--ssh=openssh"] {
+        let (out, err) = fleet
+            .rrun(&dir)
+            .args([ssh, "-v"])
+            .arg(raw)
+            .expect_exit_text(0);
+        assert_eq!(out, "127.0.0.2:  63 61 66 e9 ff\n", "{ssh}: {err}");
+        assert!(err.contains("1 of 1 hosts over OpenSSH"), "{err}");
+        assert!(err.contains("the command is not UTF-8"), "{err}");
+    }
+    // --ssh=native says why it cannot, and runs nothing.
+    let (out, err) = fleet
+        .rrun(&dir)
+        .arg("--ssh=native")
+        .arg(raw)
+        .expect_exit_text(2);
+    assert_eq!(out, "");
+    assert!(
+        err.contains("the command is not UTF-8 (libssh2 sends only UTF-8 commands), which --ssh=native cannot do"),
+        "{err}"
+    );
+    // UTF-8 goes native, byte for byte.
+    let (out, err) = fleet
+        .rrun(&dir)
+        .args(["--ssh=auto", "-v", "printf %s café | od -An -tx1"])
+        .expect_exit_text(0);
+    assert_eq!(out, "127.0.0.2:  63 61 66 c3 a9\n", "{err}");
+    assert!(err.contains("0 of 1 hosts over OpenSSH"), "{err}");
+}

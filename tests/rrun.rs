@@ -396,7 +396,41 @@ fn a_local_script_runs_with_its_arguments() {
             "127.0.0.3: host1"
         ]
     );
+    // With -t (a terminal), never an interactive shell: no prompt, no
+    // echo, the same lines; on either transport.
+    for ssh in ["--ssh=native", "--ssh=openssh"] {
+        let (out, err) = fleet
+            .rrun(&dir)
+            .args([ssh, "-t", "20", "--script", "probe.sh", "one two", "it's"])
+            .expect_exit_text(0);
+        assert_eq!(
+            sorted_lines(&out),
+            [
+                "127.0.0.2: args: 2 [one two] [it's]",
+                "127.0.0.2: host0",
+                "127.0.0.3: args: 2 [one two] [it's]",
+                "127.0.0.3: host1"
+            ],
+            "{ssh}: {err}"
+        );
+    }
+    // A script too long for a command line is refused with -t, before
+    // anything runs.
+    dir.create("big.sh", format!("#!/bin/sh\n#{}\n", "x".repeat(200_000)));
+    let (_, err) = fleet
+        .rrun(&dir)
+        .args(["-t", "20", "--script", "big.sh"])
+        .expect_exit_text(2);
+    assert!(err.contains("holds at most 120 KiB"), "{err}");
     if std::path::Path::new("/usr/bin/python3").exists() {
+        let (out, _) = fleet
+            .rrun(&dir)
+            .args(["-t", "20", "--script", "probe.py", "a"])
+            .expect_exit_text(0);
+        assert_eq!(
+            sorted_lines(&out),
+            ["127.0.0.2: py ['a']", "127.0.0.3: py ['a']"]
+        );
         let (out, _) = fleet
             .rrun(&dir)
             .args(["--script", "probe.py", "a"])

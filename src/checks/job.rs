@@ -79,7 +79,7 @@ impl Shell for Link {
     fn run(&mut self, command: &str, work: &Work<'_>) -> Result<(Exit, String), Failure> {
         let mut out = Vec::new();
         let exec = Exec {
-            command,
+            command: command.as_bytes(),
             input: None,
             pty: false,
             deadline: work.deadline,

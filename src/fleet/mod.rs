@@ -387,6 +387,9 @@ pub struct Wants {
     pub bulk: bool,
     /// Start SFTP when connecting.
     pub sftp: bool,
+    /// Why the job itself needs OpenSSH on every host, if it does (rrun's
+    /// command is not UTF-8, which libssh2 cannot send).
+    pub openssh: Option<String>,
 }
 
 impl Links {
@@ -407,7 +410,8 @@ impl Links {
         let mut chosen = Vec::new();
         let mut via = Vec::new();
         for h in &hosts {
-            let take = match (opts.transport, &h.needs_openssh) {
+            let needs = h.needs_openssh.as_ref().or(wants.openssh.as_ref());
+            let take = match (opts.transport, needs) {
                 (Transport::Native, Some(why)) => {
                     return Err(format!(
                         "{why}, which --ssh=native cannot do (use --ssh=auto or --ssh=openssh)"
@@ -456,13 +460,13 @@ impl Links {
                 format_args!(
                     "{n} of {} hosts over OpenSSH (ssh), the rest native (libssh2){}",
                     chosen.len(),
-                    if via.is_empty() {
-                        String::new()
-                    } else {
-                        format!(
+                    match (&wants.openssh, via.is_empty()) {
+                        (Some(why), _) => format!("; {why}"),
+                        (None, true) => String::new(),
+                        (None, false) => format!(
                             "; ssh_config needs OpenSSH for {}",
                             crate::hosts::fold(&via)
-                        )
+                        ),
                     }
                 ),
             );

@@ -120,7 +120,7 @@ impl Link {
             Link::Native(conn) => {
                 let mut out = Vec::new();
                 let exec = Exec {
-                    command,
+                    command: command.as_bytes(),
                     input: Some(input),
                     pty: false,
                     deadline,

@@ -24,13 +24,28 @@ pub fn notice(line: &str) {
 /// Quotes one word for the remote POSIX shell, so it arrives as one
 /// argument whatever it holds (spaces, quotes, newlines, `$(…)`, `*`).
 pub fn shell_quote(word: &str) -> String {
+    String::from_utf8(shell_quote_bytes(word.as_bytes())).expect("quoting keeps UTF-8 whole")
+}
+
+/// [`shell_quote`] for a word that need not be UTF-8 (an argument from
+/// the command line is bytes).
+pub fn shell_quote_bytes(word: &[u8]) -> Vec<u8> {
     if !word.is_empty()
-        && !word.starts_with('-')
+        && !word.starts_with(b"-")
         && word
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_./=:,+@%".contains(&b))
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./=:,+@%".contains(b))
     {
-        return word.to_string();
+        return word.to_vec();
     }
-    format!("'{}'", word.replace('\'', "'\\''"))
+    let mut quoted = vec![b'\''];
+    for &b in word {
+        if b == b'\'' {
+            quoted.extend_from_slice(b"'\\''");
+        } else {
+            quoted.push(b);
+        }
+    }
+    quoted.push(b'\'');
+    quoted
 }

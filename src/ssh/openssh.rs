@@ -14,6 +14,7 @@
 use std::ffi::OsString;
 use std::io::{self, Read, Write};
 use std::os::fd::AsRawFd;
+use std::os::unix::ffi::OsStringExt;
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
@@ -57,8 +58,9 @@ pub struct Spec {
 pub enum Remote<'a> {
     /// A subsystem (`sftp`).
     Subsystem(&'a str),
-    /// A command line for the remote shell.
-    Command(&'a str),
+    /// A command line for the remote shell, as bytes (ssh sends them
+    /// unchanged).
+    Command(&'a [u8]),
 }
 
 impl Spec {
@@ -115,7 +117,8 @@ impl Spec {
         a.push("--".into());
         a.push(self.alias.clone().into());
         match remote {
-            Remote::Subsystem(s) | Remote::Command(s) => a.push((*s).into()),
+            Remote::Subsystem(s) => a.push((*s).into()),
+            Remote::Command(c) => a.push(OsString::from_vec(c.to_vec())),
         }
         a
     }
@@ -351,7 +354,7 @@ pub fn run(
     deadline: Option<Instant>,
     limit: usize,
 ) -> Result<(Exit, Vec<u8>), Failure> {
-    let mut p = Process::spawn(spec, &Remote::Command(command), stop, deadline)?;
+    let mut p = Process::spawn(spec, &Remote::Command(command.as_bytes()), stop, deadline)?;
     // The input goes from a thread of its own while the output is read
     // here, so neither side waits for the other.
     let writer = p.sock.try_clone().ok().map(|mut sock| {
@@ -412,7 +415,7 @@ pub fn feed(
     }
     let (mut err, err_theirs) = UnixStream::pair().map_err(cannot_run)?;
     let mut cmd = Command::new("ssh");
-    cmd.args(spec.args(&Remote::Command(command)))
+    cmd.args(spec.args(&Remote::Command(command.as_bytes())))
         .stdin(Stdio::from(input))
         .stdout(Stdio::null())
         .stderr(Stdio::from(std::os::fd::OwnedFd::from(err_theirs)))
@@ -482,12 +485,12 @@ pub fn exec(
         let (err, err_theirs) = UnixStream::pair()?;
         // On a terminal (-tt), as the native path: no echo, no \r added.
         let command = if exec.pty {
-            format!(
-                "stty -echo -onlcr 2>/dev/null; printf '%s' '{READY}'; {}",
-                exec.command
-            )
+            let mut c =
+                format!("stty -echo -onlcr 2>/dev/null; printf '%s' '{READY}'; ").into_bytes();
+            c.extend_from_slice(exec.command);
+            c
         } else {
-            exec.command.to_string()
+            exec.command.to_vec()
         };
         let mut args = spec.args(&Remote::Command(&command));
         if exec.pty {

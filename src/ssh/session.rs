@@ -622,7 +622,8 @@ fn key_type(blob: &[u8]) -> Option<&str> {
 
 /// How to run one command.
 pub struct Exec<'a> {
-    pub command: &'a str,
+    /// The command line for the remote shell, as bytes: sent unchanged.
+    pub command: &'a [u8],
     /// Sent as the command's standard input, then end of input.
     pub input: Option<&'a [u8]>,
     /// Run on a pseudo-terminal, so closing the channel hangs it up.
@@ -679,7 +680,14 @@ impl Connection {
             ch.request_pty("dumb", Some(modes), None)
                 .map_err(channel_error)?;
         }
-        ch.exec(exec.command).map_err(channel_error)?;
+        // The ssh2 crate sends only UTF-8; a command that is not goes over
+        // the OpenSSH transport (rrun asks for it), so this is a backstop.
+        let command = std::str::from_utf8(exec.command).map_err(|_| {
+            Failure::Error(
+                "the command is not UTF-8, which the native transport (libssh2) cannot send; use --ssh=openssh".to_string(),
+            )
+        })?;
+        ch.exec(command).map_err(channel_error)?;
         // From here on the command may be running.
         let lost = |what: String| {
             interrupted(Failure::Lost(format!(

@@ -521,6 +521,7 @@ fn fleet(args: &Args, mut plan: Plan) -> Result<i32, String> {
             fleet::Wants {
                 bulk: false,
                 sftp: false,
+                openssh: None,
             },
             Arc::new(cli::prompt::Terminal),
         )

@@ -347,6 +347,7 @@ fn execute<J: Job<Link>>(
         fleet::Wants {
             bulk: true,
             sftp: true,
+            openssh: None,
         },
         Arc::new(cli::prompt::Terminal),
     ) {

@@ -86,7 +86,7 @@ pub fn tool() -> Tool<Args> {
             None,
             ("FILE", file),
             "Run a local script on each host; operands are its arguments",
-            "Run the local script FILE on each host without copying it: it is sent as the standard input of its interpreter (from its #! line; sh if none), and the operands become its arguments.",
+            "Run the local script FILE on each host without copying it: it is sent as the standard input of its interpreter (from its #! line; sh if none), and the operands become its arguments. With -t the command runs on a terminal, where a shell reading its script from the terminal would be an interactive one (prompts in the output): the script then travels inside the command line as a here-document, which the host's login shell must understand (any POSIX shell) and which holds at most 120 KiB.",
             |a, v| {
                 a.script = Some(path(v)?);
                 Ok(())
@@ -319,9 +319,14 @@ struct Plan {
 
 /// `None`: the host list is empty, nothing to do.
 fn prepare(args: Args) -> Result<Option<Plan>, String> {
-    let (command, script_input) = command(&args)?;
+    let (mut command, mut script_input) = command(&args)?;
     if args.stdin && script_input.is_some() {
         return Err("--script and -I both need the remote standard input; use one".to_string());
+    }
+    if args.timeout.is_some()
+        && let Some(body) = script_input.take()
+    {
+        command = here_document(command, &body)?;
     }
     let mode = match (args.fleet.json, args.mode) {
         (false, m) => m,
@@ -373,7 +378,7 @@ fn prepare(args: Args) -> Result<Option<Plan>, String> {
 
 /// rrun's job: one command on each host.
 struct RunCommand {
-    command: String,
+    command: Vec<u8>,
     input: Option<Vec<u8>>,
     /// On a pseudo-terminal (with -t), so the deadline hangs it up.
     pty: bool,
@@ -436,6 +441,10 @@ fn execute(plan: Plan) -> i32 {
         fleet::Wants {
             bulk: false,
             sftp: false,
+            // libssh2 sends only UTF-8 commands; ssh sends bytes.
+            openssh: std::str::from_utf8(&job.command).is_err().then(|| {
+                "the command is not UTF-8 (libssh2 sends only UTF-8 commands)".to_string()
+            }),
         },
         Arc::new(cli::prompt::Terminal),
     ) {
@@ -463,21 +472,60 @@ fn execute(plan: Plan) -> i32 {
     output::drive(settings, infos, events, stop, &mut display)
 }
 
+/// The most a script may be to travel in the command line (with -t): Linux
+/// takes one argument (the login shell's `-c` command) of at most 128 KiB.
+const SCRIPT_IN_COMMAND: usize = 120 * 1024;
+
+/// `command` with the script `body` as its standard input from a
+/// here-document, for -t: on a terminal a shell reading its script from
+/// standard input would be interactive (prompts, echo), so the script
+/// must not come from the terminal. The delimiter is random and not in
+/// the script, and quoted, so nothing in the script is expanded.
+fn here_document(mut command: Vec<u8>, body: &[u8]) -> Result<Vec<u8>, String> {
+    if body.contains(&0) {
+        return Err(
+            "--script with -t: the script holds a NUL byte, which a command line cannot carry"
+                .to_string(),
+        );
+    }
+    if body.len() > SCRIPT_IN_COMMAND {
+        return Err(format!(
+            "--script with -t: the script ({} bytes) travels in the command line on a terminal, which holds at most {} KiB; copy it with rcp and run it instead",
+            body.len(),
+            SCRIPT_IN_COMMAND / 1024
+        ));
+    }
+    let delimiter = loop {
+        let mut salt = [0u8; 8];
+        let _ = getrandom::getrandom(&mut salt);
+        let d: String = salt.iter().map(|b| format!("{b:02x}")).collect();
+        let d = format!("FLEETKIT_SCRIPT_{d}");
+        if memchr::memmem::find(body, d.as_bytes()).is_none() {
+            break d;
+        }
+    };
+    command.extend_from_slice(format!(" <<'{delimiter}'\n").as_bytes());
+    command.extend_from_slice(body);
+    if !body.ends_with(b"\n") {
+        command.push(b'\n');
+    }
+    command.extend_from_slice(format!("{delimiter}\n").as_bytes());
+    Ok(command)
+}
+
 /// Bytes of output in flight between hosts and the printer.
 const BUDGET: usize = 4 * 1024 * 1024;
 
-/// The remote command, and the script to send as its input, if any.
-fn command(args: &Args) -> Result<(String, Option<Vec<u8>>), String> {
-    let operands: Vec<String> = args
-        .operands
-        .iter()
-        .map(|o| o.to_string_lossy().into_owned())
-        .collect();
+/// The remote command (bytes, as given: ssh passes them unchanged), and
+/// the script to send as its input, if any.
+fn command(args: &Args) -> Result<(Vec<u8>, Option<Vec<u8>>), String> {
+    use std::os::unix::ffi::OsStrExt;
+    let operands: Vec<&[u8]> = args.operands.iter().map(|o| o.as_bytes()).collect();
     let Some(script) = &args.script else {
         if operands.is_empty() {
             return Err("no command given: rrun [OPTIONS] COMMAND [ARG...]".to_string());
         }
-        return Ok((operands.join(" "), None));
+        return Ok((operands.join(&b' '), None));
     };
     let body = std::fs::read(script)
         .map_err(|e| format!("{}: cannot read script: {e}", script.display()))?;
@@ -499,10 +547,10 @@ fn command(args: &Args) -> Result<(String, Option<Vec<u8>>), String> {
     } else {
         "-"
     };
-    let mut command = format!("{interpreter} {from_stdin}");
+    let mut command = format!("{interpreter} {from_stdin}").into_bytes();
     for arg in operands {
-        command.push(' ');
-        command.push_str(&crate::ssh::shell_quote(&arg));
+        command.push(b' ');
+        command.extend(crate::ssh::shell_quote_bytes(arg));
     }
     Ok((command, Some(body)))
 }
