@@ -185,6 +185,17 @@ fn command_bytes_arrive_exactly() {
         err.contains("the command is not UTF-8 (libssh2 sends only UTF-8 commands), which --ssh=native cannot do"),
         "{err}"
     );
+    // A command longer than libssh2 sends (one 32 KiB packet) goes over
+    // OpenSSH too; --ssh=native refuses it by name.
+    let long = format!(": {}; echo long", "x".repeat(40_000));
+    let (out, err) = fleet.rrun(&dir).args(["-v", &long]).expect_exit_text(0);
+    assert_eq!(out, "127.0.0.2: long\n", "{err}");
+    assert!(err.contains("the command is 40013 bytes long"), "{err}");
+    let (_, err) = fleet
+        .rrun(&dir)
+        .args(["--ssh=native", &long])
+        .expect_exit_text(2);
+    assert!(err.contains("libssh2 sends at most"), "{err}");
     // UTF-8 goes native, byte for byte.
     let (out, err) = fleet
         .rrun(&dir)

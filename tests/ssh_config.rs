@@ -349,3 +349,57 @@ fn a_failing_proxy_command_says_how_it_ended() {
         "{err}"
     );
 }
+
+#[test]
+fn an_included_file_others_could_write_is_refused_as_ssh_refuses_it() {
+    // ssh (Debian's) refuses an included file writable by others, or by
+    // a group with other members, and accepts one writable only by the
+    // owner's private group (umask 002 on Debian and Ubuntu).
+    use std::os::unix::fs::PermissionsExt;
+    let dir = Dir::new("config-perms");
+    let main = dir.create("main", format!("Include {}\n", dir.join("inc").display()));
+    let inc = dir.create("inc", "Host x\n  Port 2200\n");
+    // A group with another member: fleet (the test fleet's login user).
+    let _ = Command::new("groupadd").arg("fkshared").status();
+    let _ = Command::new("useradd")
+        .args(["-m", "-s", "/bin/sh", "fleet"])
+        .status();
+    let _ = Command::new("usermod")
+        .args(["-aG", "fkshared", "fleet"])
+        .status();
+    for (mode, group, accepted) in [
+        (0o644, "root", true),
+        (0o664, "root", true),
+        (0o666, "root", false),
+        (0o664, "fkshared", false),
+    ] {
+        assert!(
+            Command::new("chgrp")
+                .arg(group)
+                .arg(&inc)
+                .status()
+                .unwrap()
+                .success()
+        );
+        std::fs::set_permissions(&inc, std::fs::Permissions::from_mode(mode)).unwrap();
+        let ssh = Command::new("ssh")
+            .arg("-F")
+            .arg(&main)
+            .args(["-G", "x"])
+            .output()
+            .unwrap();
+        assert_eq!(ssh.status.success(), accepted, "ssh, {mode:o} {group}");
+        let mut rrun = dir.command("rrun");
+        rrun.arg("-F").arg(&main).args(["-G", "x"]);
+        if accepted {
+            let (out, _) = rrun.expect_exit_text(0);
+            assert!(out.contains("port 2200\n"), "{out}");
+        } else {
+            let (_, err) = rrun.expect_exit_text(2);
+            assert!(
+                err.contains("inc: Bad owner or permissions"),
+                "{mode:o} {group}: {err}"
+            );
+        }
+    }
+}

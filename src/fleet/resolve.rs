@@ -226,9 +226,7 @@ impl Resolver<'_> {
                         AgentChoice::Socket(file(&raw)?)
                     }
                 },
-                alive: c
-                    .first("serveraliveinterval")
-                    .and_then(|v| v.parse::<u64>().ok())
+                alive: Some(keywords::alive_interval(&c))
                     .filter(|&i| i > 0)
                     .map(|i| {
                         let count = c

@@ -14,16 +14,28 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use signature::Verifier;
 use ssh_encoding::Decode;
+use ssh_key::Signature;
 use ssh_key::certificate::OptionsMap;
 use ssh_key::public::KeyData;
-use ssh_key::{Algorithm, Signature};
 
-use super::config::glob;
 use super::digest::{base64_encode, fingerprint};
 use super::known_hosts::Authority;
 
 /// The suffix of every certificate key type.
 const CERT_SUFFIX: &str = "-cert-v01@openssh.com";
+
+/// The CA signature algorithms OpenSSH accepts by default
+/// (CASignatureAlgorithms; a config that sets it takes OpenSSH).
+const CA_SIGNATURE_ALGORITHMS: &[&str] = &[
+    "ssh-ed25519",
+    "ecdsa-sha2-nistp256",
+    "ecdsa-sha2-nistp384",
+    "ecdsa-sha2-nistp521",
+    "sk-ssh-ed25519@openssh.com",
+    "sk-ecdsa-sha2-nistp256@openssh.com",
+    "rsa-sha2-512",
+    "rsa-sha2-256",
+];
 
 /// PROTOCOL.certkeys' type for host certificates (user ones are 1).
 const SSH2_CERT_TYPE_HOST: u32 = 2;
@@ -45,7 +57,10 @@ pub struct HostCert {
     /// The CA's public key blob, and the key.
     ca_blob: Vec<u8>,
     ca: KeyData,
-    signature: Signature,
+    /// The CA's signature algorithm, and the signature when the crate
+    /// reads it (it refuses SHA-1 RSA ones, which are refused anyway).
+    signature_algorithm: String,
+    signature: Option<Signature>,
     /// How many leading bytes of the blob the CA signed.
     signed: usize,
     blob: Vec<u8>,
@@ -80,10 +95,10 @@ impl HostCert {
 
     /// Judges the certificate for the host known as `name` at `now`:
     /// signed by one of `authorities` (none of them revoked per
-    /// `revoked`), a host certificate, in its validity window, naming
-    /// `name` among its principals (patterns allowed, as OpenSSH 8.9+),
-    /// with no critical options, and not signed with SHA-1 RSA (which
-    /// OpenSSH's default CASignatureAlgorithms no longer accepts).
+    /// `revoked`) with an algorithm OpenSSH's default
+    /// CASignatureAlgorithms allows (not SHA-1 RSA, not DSA), a host
+    /// certificate, in its validity window, naming `name` among its
+    /// principals (or naming none), with no critical options.
     pub fn check(
         &self,
         name: &str,
@@ -111,11 +126,11 @@ impl HostCert {
                 "it is a user certificate, not a host certificate".to_string(),
             ));
         }
-        if matches!(self.signature.algorithm(), Algorithm::Rsa { hash: None }) {
-            return Err(Refusal::Invalid(
-                "its CA signed it with ssh-rsa (SHA-1), which OpenSSH no longer accepts"
-                    .to_string(),
-            ));
+        if !CA_SIGNATURE_ALGORITHMS.contains(&self.signature_algorithm.as_str()) {
+            return Err(Refusal::Invalid(format!(
+                "its CA signed it with {}, which OpenSSH's CASignatureAlgorithms does not allow",
+                self.signature_algorithm
+            )));
         }
         let now_secs = now.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
         if now_secs < self.valid_after {
@@ -130,11 +145,11 @@ impl HostCert {
                 when(self.valid_before)
             )));
         }
-        if self
-            .ca
-            .verify(&self.blob[..self.signed], &self.signature)
-            .is_err()
-        {
+        let verified = self
+            .signature
+            .as_ref()
+            .is_some_and(|sig| self.ca.verify(&self.blob[..self.signed], sig).is_ok());
+        if !verified {
             return Err(Refusal::Invalid(
                 "its CA signature does not verify".to_string(),
             ));
@@ -145,15 +160,12 @@ impl HostCert {
                 self.critical_options.join(", ")
             )));
         }
+        // As OpenSSH 9.2's client: no principals is any host, and a
+        // principal is compared as it is (no patterns, no case folding)
+        // with the lowercased name.
         let principals = &self.principals;
-        if principals.is_empty() {
-            return Err(Refusal::Invalid("it lists no principals".to_string()));
-        }
         let name = name.to_ascii_lowercase();
-        if !principals
-            .iter()
-            .any(|p| glob(&p.to_ascii_lowercase(), &name))
-        {
+        if !principals.is_empty() && !principals.contains(&name) {
             return Err(Refusal::Invalid(format!(
                 "{name} is not among its principals ({})",
                 principals.join(", ")
@@ -197,7 +209,8 @@ fn read(blob: &[u8]) -> Result<HostCert, String> {
     let ca = KeyData::decode(&mut ca_blob.as_slice()).map_err(k)?;
     let signed = blob.len() - r.len();
     let signature = Vec::<u8>::decode(&mut r).map_err(e)?;
-    let signature = Signature::decode(&mut signature.as_slice()).map_err(k)?;
+    let signature_algorithm = String::decode(&mut signature.as_slice()).map_err(e)?;
+    let signature = Signature::decode(&mut signature.as_slice()).ok();
     if !r.is_empty() {
         return Err(format!("{} bytes after its signature", r.len()));
     }
@@ -210,6 +223,7 @@ fn read(blob: &[u8]) -> Result<HostCert, String> {
         critical_options: critical.keys().cloned().collect(),
         ca_blob,
         ca,
+        signature_algorithm,
         signature,
         signed,
         blob: blob.to_vec(),
@@ -313,8 +327,11 @@ mod tests {
         let forever = ca.sign("ca", &["-h", "-n", "web1,*.example.com"]);
         assert_eq!(verdict(&ca, &forever, "web1"), Ok(()));
         assert_eq!(verdict(&ca, &forever, "WEB1"), Ok(()));
-        assert_eq!(verdict(&ca, &forever, "a.example.com"), Ok(()));
+        // Principals are names, not patterns (OpenSSH 9.2's client).
+        assert!(refusal(&ca, &forever, "a.example.com").contains("not among its principals"));
         assert!(refusal(&ca, &forever, "web2").contains("web2 is not among its principals"));
+        let upper = ca.sign("ca", &["-h", "-n", "WEB1"]);
+        assert!(refusal(&ca, &upper, "web1").contains("not among its principals"));
         // The certified key is the plain host key.
         let hk = std::fs::read_to_string(ca.dir.join("hk.pub")).unwrap();
         assert_eq!(
@@ -332,8 +349,37 @@ mod tests {
         assert!(refusal(&ca, &user, "web1").contains("user certificate"));
         let stranger = ca.sign("other_ca", &["-h", "-n", "web1"]);
         assert!(refusal(&ca, &stranger, "web1").contains("that no @cert-authority line"));
-        let nobody = ca.sign("ca", &["-h"]);
-        assert_eq!(refusal(&ca, &nobody, "web1"), "it lists no principals");
+        // No principals: any host, as ssh takes it.
+        let anybody = ca.sign("ca", &["-h"]);
+        assert_eq!(verdict(&ca, &anybody, "web1"), Ok(()));
+        // A SHA-1 RSA CA signature (older ssh-keygen's default) is read,
+        // and refused; the certified key can still be used plainly.
+        ca.keygen(&["-t", "rsa", "-b", "2048", "-N", "", "-f", "rsa_ca"]);
+        let sha1 = ca.sign("rsa_ca", &["-h", "-n", "web1", "-t", "ssh-rsa"]);
+        let rsa_ca = std::fs::read_to_string(ca.dir.join("rsa_ca.pub")).unwrap();
+        let authority = [Authority {
+            file: "kh".into(),
+            line: 1,
+            key: rsa_ca.split_whitespace().nth(1).unwrap().to_string(),
+        }];
+        let cert = HostCert::parse(&sha1).unwrap();
+        assert_eq!(
+            cert.check("web1", SystemTime::now(), &authority, |_| None),
+            Err(Refusal::Invalid(
+                "its CA signed it with ssh-rsa, which OpenSSH's CASignatureAlgorithms does not allow"
+                    .into()
+            ))
+        );
+        assert_eq!(
+            base64_encode(&cert.plain_key()),
+            hk.split_whitespace().nth(1).unwrap()
+        );
+        let sha2 = ca.sign("rsa_ca", &["-h", "-n", "web1", "-t", "rsa-sha2-512"]);
+        let cert = HostCert::parse(&sha2).unwrap();
+        assert_eq!(
+            cert.check("web1", SystemTime::now(), &authority, |_| None),
+            Ok(())
+        );
         // One byte changed in what the CA signed (the key id).
         let mut forged = forever.clone();
         let at = forged

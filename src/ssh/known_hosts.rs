@@ -109,9 +109,12 @@ impl KnownHosts {
     pub fn load(files: Vec<PathBuf>) -> KnownHosts {
         let mut entries = Vec::new();
         for (i, path) in files.iter().enumerate() {
-            let Ok(text) = std::fs::read_to_string(path) else {
+            // ssh reads bytes: one stray byte in a comment must not hide
+            // the file (its @revoked lines above all).
+            let Ok(bytes) = std::fs::read(path) else {
                 continue;
             };
+            let text = String::from_utf8_lossy(&bytes);
             for (n, line) in text.lines().enumerate() {
                 if let Some(e) = parse_line(line, i, n + 1) {
                     entries.push(e);
@@ -129,7 +132,7 @@ impl KnownHosts {
     /// them in the handshake (libssh2 would otherwise pick one the file
     /// does not know and the key would look changed).
     pub fn key_types(&self, host: &str, port: u16) -> Vec<String> {
-        let names = names(host, port);
+        let names = lookup_names(host, port);
         let entries = self.entries.lock().expect("known_hosts lock");
         let mut types: Vec<String> = Vec::new();
         for e in entries
@@ -143,26 +146,34 @@ impl KnownHosts {
         types
     }
 
-    /// The `@cert-authority` lines for `host:port`, in file order.
+    /// The `@cert-authority` lines for `host:port`, in file order; on a
+    /// port other than 22, those for the bare host when none name the
+    /// port (as ssh looks again "without port identifier").
     pub fn authorities(&self, host: &str, port: u16) -> Vec<Authority> {
-        let names = names(host, port);
         let entries = self.entries.lock().expect("known_hosts lock");
-        entries
-            .iter()
-            .filter(|e| e.marker == Marker::Authority && host_matches(&e.hosts, &names))
-            .map(|e| Authority {
-                file: self.files[e.file].clone(),
-                line: e.line,
-                key: e.key.clone(),
-            })
-            .collect()
+        let find = |names: &[String]| -> Vec<Authority> {
+            entries
+                .iter()
+                .filter(|e| e.marker == Marker::Authority && host_matches(&e.hosts, names))
+                .map(|e| Authority {
+                    file: self.files[e.file].clone(),
+                    line: e.line,
+                    key: e.key.clone(),
+                })
+                .collect()
+        };
+        let found = find(&names(host, port));
+        if found.is_empty() && port != 22 {
+            return find(&names(host, 22));
+        }
+        found
     }
 
     /// Where `key` (base64) is marked `@revoked` for `host:port`, if it
     /// is. A revocation counts wherever it is, before any line that knows
     /// the key (in any file).
     pub fn revocation(&self, host: &str, port: u16, key: &str) -> Option<(PathBuf, usize)> {
-        let names = names(host, port);
+        let names = lookup_names(host, port);
         let entries = self.entries.lock().expect("known_hosts lock");
         entries
             .iter()
@@ -175,17 +186,31 @@ impl KnownHosts {
     }
 
     /// Judges the key `key` (base64) of type `key_type` from `host:port`.
-    /// CA lines play no part: a plain key is known by its own line.
+    /// CA lines play no part: a plain key is known by its own line. On a
+    /// port other than 22, a key no line names for `[host]:port` is still
+    /// known if a line for the bare host holds it (ssh looks again
+    /// "without port identifier"); a different key there does not make it
+    /// changed.
     pub fn check(&self, host: &str, port: u16, key_type: &str, key: &str) -> Verdict {
         if let Some((file, line)) = self.revocation(host, port, key) {
             return Verdict::Revoked { file, line };
         }
-        let names = names(host, port);
+        let verdict = self.check_names(&names(host, port), key_type, key);
+        if verdict == Verdict::Unknown
+            && port != 22
+            && self.check_names(&names(host, 22), key_type, key) == Verdict::Known
+        {
+            return Verdict::Known;
+        }
+        verdict
+    }
+
+    fn check_names(&self, names: &[String], key_type: &str, key: &str) -> Verdict {
         let entries = self.entries.lock().expect("known_hosts lock");
         let mut changed: Option<&Entry> = None;
         let mut other_type: Option<&Entry> = None;
         for e in entries.iter() {
-            if e.marker != Marker::Key || !host_matches(&e.hosts, &names) {
+            if e.marker != Marker::Key || !host_matches(&e.hosts, names) {
                 continue;
             }
             if e.key_type == key_type {
@@ -253,7 +278,7 @@ impl KnownHosts {
         let _locked = Flock::exclusive(&file)?;
         // Another process may have written it meanwhile: read again
         // under the lock.
-        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let text = String::from_utf8_lossy(&std::fs::read(path).unwrap_or_default()).into_owned();
         let names = [name.clone()];
         let present = text.lines().filter_map(|l| parse_line(l, 0, 0)).any(|e| {
             e.marker == Marker::Key
@@ -324,6 +349,16 @@ pub fn type_word(key_type: &str) -> String {
     } else {
         t.split('-').next().unwrap_or(t).to_ascii_uppercase()
     }
+}
+
+/// The names a host is looked up by: `[host]:port`, then the bare host,
+/// on a port other than 22.
+fn lookup_names(host: &str, port: u16) -> Vec<String> {
+    let mut n = names(host, port);
+    if port != 22 {
+        n.extend(names(host, 22));
+    }
+    n
 }
 
 /// How OpenSSH names a host in known_hosts: lowercased, `host` on port
@@ -432,10 +467,6 @@ mod tests {
             Verdict::Changed { line: 1, .. }
         ));
         assert_eq!(kh.check("web9", 22, "ssh-rsa", "ZZZZ"), Verdict::Unknown);
-        assert_eq!(
-            kh.check("web1", 2222, "ssh-ed25519", "AAAA"),
-            Verdict::Unknown
-        );
         assert_eq!(kh.check("web2", 2222, "ssh-rsa", "BBBB"), Verdict::Known);
         assert_eq!(kh.check("web3", 22, "ssh-rsa", "BBBB"), Verdict::Known);
         assert_eq!(
@@ -447,6 +478,30 @@ mod tests {
             Verdict::Unknown
         );
         assert_eq!(kh.key_types("web2", 2222), ["ssh-rsa"]);
+        // On another port, a line for the bare host still knows its key
+        // (ssh looks again without the port); another key there is not
+        // a change.
+        assert_eq!(
+            kh.check("web1", 2200, "ssh-ed25519", "AAAA"),
+            Verdict::Known
+        );
+        assert_eq!(
+            kh.check("web1", 2200, "ssh-ed25519", "ZZZZ"),
+            Verdict::Unknown
+        );
+    }
+
+    #[test]
+    fn a_stray_byte_does_not_hide_the_file() {
+        let dir = std::env::temp_dir().join(format!("kh-bytes-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("known_hosts");
+        std::fs::write(&path, b"# caf\xe9\n@revoked * ssh-ed25519 AAAA\n").unwrap();
+        let kh = KnownHosts::load(vec![path]);
+        assert!(matches!(
+            kh.check("web1", 22, "ssh-ed25519", "AAAA"),
+            Verdict::Revoked { line: 2, .. }
+        ));
     }
 
     #[test]

@@ -511,6 +511,23 @@ fn check_host_key(sess: &Session, dest: &Destination) -> Result<bool, Failure> {
         let cert = host_cert::HostCert::parse(&blob)
             .map_err(|e| Failure::HostKey(format!("{name}: {e}")))?;
         let plain = cert.plain_key();
+        // Revoked: the certified key, the certificate itself, or its CA,
+        // whether or not a CA line trusts that CA here.
+        let revoked = [base64_encode(&plain), base64_encode(&blob)]
+            .iter()
+            .find_map(|k| dest.known_hosts.revocation(host, port, k));
+        if let Some((file, line)) = revoked {
+            return Err(Failure::HostKey(format!(
+                "host key of {name} is revoked in {}:{line}",
+                file.display()
+            )));
+        }
+        if let Some((file, line)) = dest.known_hosts.revocation(host, port, &cert.ca_key()) {
+            return Err(Failure::HostKey(format!(
+                "host certificate of {name} is signed by a CA revoked in {}:{line}; not run",
+                file.display()
+            )));
+        }
         let authorities = dest.known_hosts.authorities(host, port);
         if !authorities.is_empty() {
             let verdict = cert.check(host, std::time::SystemTime::now(), &authorities, |k| {
@@ -526,11 +543,22 @@ fn check_host_key(sess: &Session, dest: &Destination) -> Result<bool, Failure> {
                 }
                 Err(host_cert::Refusal::Invalid(why)) => {
                     // As OpenSSH: the plain key may still be known on its
-                    // own line; it is never learnt from a refused
-                    // certificate.
+                    // own line (ssh says why the certificate did not do).
+                    // Unlike ssh under accept-new, it is never learnt
+                    // from a refused certificate: a CA line says this
+                    // host is trusted by certificate.
                     let key = base64_encode(&plain);
                     let plain_type = key_type(&plain).unwrap_or("unknown");
                     if dest.known_hosts.check(host, port, plain_type, &key) == Verdict::Known {
+                        super::notice(&format!(
+                            "Certificate invalid for {name}: {why}; its key is known on a line of its own"
+                        ));
+                        return Ok(true);
+                    }
+                    if dest.policy == Policy::Off {
+                        super::notice(&format!(
+                            "WARNING: host certificate of {name} refused: {why}; connecting anyway (StrictHostKeyChecking no)"
+                        ));
                         return Ok(true);
                     }
                     return Err(Failure::HostKey(format!(

@@ -44,6 +44,14 @@ const DEFAULT_IDS: &[&str] = &[
     "~/.ssh/id_dsa",
 ];
 
+/// `yes`/`no`, as ssh -G prints BatchMode and IdentitiesOnly.
+fn yes_no(v: Option<&str>) -> &'static str {
+    match v.map(str::to_ascii_lowercase).as_deref() {
+        Some("yes" | "true") => "yes",
+        _ => "no",
+    }
+}
+
 fn flag(v: &str) -> &'static str {
     match v.to_ascii_lowercase().as_str() {
         "yes" | "true" => "true",
@@ -61,14 +69,8 @@ pub fn lines(c: &HostConfig) -> Vec<String> {
     put("user", c.user());
     put("hostname", c.hostname().to_ascii_lowercase());
     put("port", c.port().to_string());
-    put(
-        "batchmode",
-        flag(c.first("batchmode").unwrap_or("no")).into(),
-    );
-    put(
-        "identitiesonly",
-        flag(c.first("identitiesonly").unwrap_or("no")).into(),
-    );
+    put("batchmode", yes_no(c.first("batchmode")).into());
+    put("identitiesonly", yes_no(c.first("identitiesonly")).into());
     put(
         "stricthostkeychecking",
         flag(c.first("stricthostkeychecking").unwrap_or("ask")).into(),
@@ -83,7 +85,7 @@ pub fn lines(c: &HostConfig) -> Vec<String> {
     );
     put(
         "serveraliveinterval",
-        c.first("serveraliveinterval").unwrap_or("0").into(),
+        super::keywords::alive_interval(c).to_string(),
     );
     for key in ["ciphers", "hostkeyalgorithms", "kexalgorithms", "macs"] {
         if let Some(v) = c.first(key) {
@@ -146,7 +148,9 @@ pub fn lines(c: &HostConfig) -> Vec<String> {
     put(
         "connecttimeout",
         match c.first("connecttimeout") {
-            Some(v) if !v.eq_ignore_ascii_case("none") => v.to_string(),
+            Some(v) if !v.eq_ignore_ascii_case("none") => {
+                super::keywords::seconds(v).map_or_else(|| v.to_string(), |s| s.to_string())
+            }
             _ => "none".to_string(),
         },
     );

@@ -49,10 +49,8 @@ const HARMLESS: &[&str] = &[
     "addkeystoagent",
     "canonicaldomains",
     "canonicalizefallbacklocal",
-    "canonicalizehostname",
     "canonicalizemaxdots",
     "canonicalizepermittedcnames",
-    "casignaturealgorithms",
     "checkhostip",
     "challengeresponseauthentication",
     "clearallforwardings",
@@ -140,6 +138,10 @@ const OPENSSH: &[(&str, &[&str])] = &[
     ("proxyusefdpass", &["no", "false"]),
     ("sessiontype", &["default"]),
     ("addressfamily", &["any"]),
+    // The canonical pass re-reads the config for a new name.
+    ("canonicalizehostname", &["no", "false"]),
+    // Host certificates are checked against OpenSSH's default list.
+    ("casignaturealgorithms", &[]),
 ];
 
 const DEPRECATED: &[&str] = &[
@@ -218,6 +220,16 @@ pub fn check(key: &str, args: &[String]) -> Result<(), String> {
 }
 
 /// A time as ssh_config writes it (convtime): `30`, `30s`, `5m`, `1h30m`.
+/// ServerAliveInterval in seconds (`5s`, `1m` as ssh reads times): 0 is
+/// none; unset under BatchMode yes it is 300, as ssh sets it.
+pub fn alive_interval(c: &super::eval::HostConfig) -> u64 {
+    match c.first("serveraliveinterval") {
+        Some(v) => seconds(v).unwrap_or(0),
+        None if c.yes("batchmode") == Some(true) => 300,
+        None => 0,
+    }
+}
+
 pub fn seconds(v: &str) -> Option<u64> {
     let (mut total, mut num) = (0u64, String::new());
     for c in v.chars() {

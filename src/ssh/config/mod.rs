@@ -129,6 +129,54 @@ impl Config {
     }
 }
 
+/// Whether group `gid` has exactly one member, the user `me` who owns the
+/// file (`owner`): a user-private group, as Debian and Ubuntu give every
+/// user (umask 002 makes files group-writable). Debian's ssh accepts a
+/// config file writable by such a group, so this does too.
+fn private_group(gid: u32, owner: u32, me: u32) -> bool {
+    if owner != me {
+        return false;
+    }
+    // SAFETY: the passwd and group databases are read on this thread
+    // only (configs are read before any worker starts); each pointer is
+    // used before the next call.
+    unsafe {
+        let gr = libc::getgrgid(gid);
+        if gr.is_null() {
+            return false;
+        }
+        let mut members = 0;
+        libc::setpwent();
+        loop {
+            let pw = libc::getpwent();
+            if pw.is_null() {
+                break;
+            }
+            if (*pw).pw_gid == gid {
+                members += 1;
+                if (*pw).pw_uid != me {
+                    libc::endpwent();
+                    return false;
+                }
+            }
+        }
+        libc::endpwent();
+        let pw = libc::getpwuid(owner);
+        if pw.is_null() {
+            return false;
+        }
+        let listed = (*gr).gr_mem;
+        if !listed.is_null() && !(*listed).is_null() {
+            members += 1;
+            let first = std::ffi::CStr::from_ptr(*listed);
+            if first != std::ffi::CStr::from_ptr((*pw).pw_name) || !(*listed.add(1)).is_null() {
+                return false;
+            }
+        }
+        members > 0
+    }
+}
+
 /// The system-wide file.
 const SYSTEM: &str = "/etc/ssh/ssh_config";
 
@@ -150,7 +198,8 @@ fn read_checked(
         use std::os::unix::fs::MetadataExt;
         // SAFETY: getuid cannot fail.
         let me = unsafe { libc::getuid() };
-        if (meta.uid() != 0 && meta.uid() != me) || meta.mode() & 0o022 != 0 {
+        let group_ok = meta.mode() & 0o020 == 0 || private_group(meta.gid(), meta.uid(), me);
+        if (meta.uid() != 0 && meta.uid() != me) || meta.mode() & 0o002 != 0 || !group_ok {
             return Err(Error {
                 origin: path.display().to_string(),
                 line: 0,
