@@ -36,6 +36,14 @@ _confcheck() {
             COMPREPLY=($(compgen -f -- "$cur"))
             return
             ;;
+        -x|--exclude)
+            COMPREPLY=()
+            return
+            ;;
+        --exclude-hosts)
+            COMPREPLY=($(compgen -f -- "$cur"))
+            return
+            ;;
         -l|--user)
             COMPREPLY=()
             return
@@ -86,7 +94,7 @@ _confcheck() {
             ;;
     esac
     if [[ "$cur" == -* ]]; then
-        COMPREPLY=($(compgen -W "--list -f --file --root --checks --strict --reload --then --all-or-nothing --from-json -t --timeout -H --host --hosts -l --user -i --identity --port -F --config -A --ask-password --host-key -p --fanout --connect-timeout --retry --failed --log --ssh -v --verbose -q --quiet --json --color --help -h --version" -- "$cur"))
+        COMPREPLY=($(compgen -W "--list -f --file --root --checks --strict --reload --then --all-or-nothing --from-json -t --timeout -H --host --hosts -x --exclude --exclude-hosts --list-hosts --list-groups -l --user -i --identity --port -F --config -A --ask-password --host-key -p --fanout --connect-timeout --retry --failed --log --ssh -v --verbose -q --quiet --json --color --help -h --version" -- "$cur"))
     else
         COMPREPLY=()
     fi

@@ -712,6 +712,37 @@ fn host_certificates_signed_by_a_known_ca_are_checked() {
     assert!(!marker.exists());
     assert!(err.contains("is signed by a CA revoked in"), "{err}");
     assert!(err.contains("2 hostkey"), "{err}");
+    // A revoked CA with no CA line at all, or the host's own key
+    // revoked while its certificate is valid: refused too.
+    let host_key = std::fs::read_to_string(dir.join("hk.pub")).unwrap();
+    let host_key = host_key
+        .split_whitespace()
+        .take(2)
+        .collect::<Vec<_>>()
+        .join(" ");
+    for known in [
+        format!("@revoked * {ca}\n"),
+        format!("{authority}@revoked * {host_key}\n"),
+    ] {
+        std::fs::write(fleet.known_hosts(), &known).unwrap();
+        let (out, err) = fleet.rrun(&dir).arg("true").expect_exit_text(3);
+        assert_eq!(out, "");
+        assert!(err.contains("revoked in"), "{known}: {err}");
+        assert!(err.contains("2 hostkey"), "{known}: {err}");
+    }
+    // The CA line for the bare name serves any port, as in ssh.
+    std::fs::write(
+        fleet.known_hosts(),
+        format!("@cert-authority 127.0.0.2 {ca}\n"),
+    )
+    .unwrap();
+    let (out, err) = dir
+        .command("rrun")
+        .arg("-F")
+        .arg(fleet.config())
+        .args(["--host-key=strict", "-H", "127.0.0.2", "hostname"])
+        .expect_exit_text(0);
+    assert_eq!(out, "127.0.0.2: host0\n", "{err}");
     // No CA known: the certified key is learnt as a plain key (so a
     // renewed certificate for it is still known), never the certificate.
     std::fs::remove_file(fleet.known_hosts()).unwrap();
@@ -1415,4 +1446,119 @@ fn the_retry_loop_ends_on_an_empty_list_and_quiet_and_no_prefix() {
         .args(["-q", "-N", "echo same"])
         .expect_exit_text(0);
     assert_eq!((out.as_str(), err.as_str()), ("same\nsame\n", ""));
+}
+
+#[test]
+fn groups_exclusions_and_the_listed_hosts() {
+    // Groups from ~/.config/fleetkit/groups, set operations as clush's,
+    // -x after everything; --list-hosts and --list-groups connect nowhere.
+    let fleet = Fleet::start(4);
+    let dir = Dir::new("rrun-groups");
+    dir.create(
+        ".config/fleetkit/groups",
+        "# the fleet\nweb: 127.0.0.[2-4]\neu: 127.0.0.[4-5], @db\ndb: 127.0.0.5\nall: @web, @eu\n",
+    );
+    let rrun = |args: &[&str]| {
+        let mut c = dir.command("rrun");
+        c.env("HOME", dir.path())
+            .env_remove("XDG_CONFIG_HOME")
+            .arg("-F")
+            .arg(fleet.config())
+            .args(args);
+        c
+    };
+    let (out, _) = rrun(&["-H", "@web!127.0.0.3", "--list-hosts"]).expect_exit_text(0);
+    assert_eq!(out, "127.0.0.2\n127.0.0.4\n");
+    let (out, _) = rrun(&["-H", "@web&@eu", "--list-hosts"]).expect_exit_text(0);
+    assert_eq!(out, "127.0.0.4\n");
+    let (out, _) = rrun(&["-H", "@web^@eu", "--list-hosts"]).expect_exit_text(0);
+    assert_eq!(out, "127.0.0.2\n127.0.0.3\n127.0.0.5\n");
+    let (out, _) = rrun(&["-H", "@all", "-x", "@db,127.0.0.2", "--list-hosts"]).expect_exit_text(0);
+    assert_eq!(out, "127.0.0.3\n127.0.0.4\n");
+    // -x leaves a host out as any user, on any port.
+    dir.create("out.txt", "127.0.0.3\n");
+    let (out, _) = rrun(&[
+        "-H",
+        "fleet@127.0.0.3:22,127.0.0.2",
+        "--exclude-hosts",
+        "out.txt",
+        "--list-hosts",
+    ])
+    .expect_exit_text(0);
+    assert_eq!(out, "127.0.0.2\n");
+    let (out, _) = rrun(&["--list-groups"]).expect_exit_text(0);
+    assert_eq!(
+        out,
+        "web: 127.0.0.[2-4] (3)\neu: 127.0.0.[4-5] (2)\ndb: 127.0.0.5 (1)\nall: 127.0.0.[2-5] (4)\n"
+    );
+    // The groups run: every host of @web but one.
+    let (out, err) = rrun(&["-H", "@web", "-x", "127.0.0.4", "hostname"]).expect_exit_text(0);
+    assert_eq!(
+        sorted_lines(&out),
+        ["127.0.0.2: host0", "127.0.0.3: host1"],
+        "{err}"
+    );
+    // Every tool takes them: rcp lists the same hosts.
+    let (out, _) = dir
+        .command("rcp")
+        .env("HOME", dir.path())
+        .env_remove("XDG_CONFIG_HOME")
+        .args(["-H", "@web!127.0.0.3", "--list-hosts"])
+        .expect_exit_text(0);
+    assert_eq!(out, "127.0.0.2\n127.0.0.4\n");
+    // Every host excluded: nothing to do, not an error.
+    let (out, err) = rrun(&["-H", "@web", "-x", "@web", "hostname"]).expect_exit_text(0);
+    assert_eq!(out, "");
+    assert!(err.contains("the host list is empty"), "{err}");
+    // Mistakes name what and where, and nothing runs.
+    let (_, err) = rrun(&["-H", "@nope", "true"]).expect_exit_text(2);
+    assert!(err.contains("no group 'nope'"), "{err}");
+    dir.create(".config/fleetkit/groups", "a: x, @b\nb: @a\n");
+    let (_, err) = rrun(&["-H", "@a", "true"]).expect_exit_text(2);
+    assert!(
+        err.contains("groups:2: groups name each other in a cycle: @a -> @b -> @a"),
+        "{err}"
+    );
+    let (_, err) = rrun(&["-H", "web1!", "true"]).expect_exit_text(2);
+    assert!(err.contains("an operator with no hosts after it"), "{err}");
+}
+
+#[test]
+fn host_lists_are_checked_line_by_line() {
+    let dir = Dir::new("rrun-hostlist");
+    let check = |list: &[u8], expected: &str| {
+        let (out, err) = dir
+            .command("rrun")
+            .args(["--hosts", "-", "--list-hosts"])
+            .stdin(list)
+            .expect_exit_text(2);
+        assert_eq!(out, "");
+        assert!(err.contains(expected), "{err}");
+        assert!(!err.contains('\0'), "{err:?}");
+    };
+    // pssh writes `host user`: not two hosts.
+    check(
+        b"web1\nweb2 root\n",
+        "<stdin>:2: 'web2 root': one entry per line",
+    );
+    check(b"web1\n.\n", "<stdin>:2: '.': not a host name");
+    check(b"..\n", "<stdin>:1: '..': not a host name");
+    check(
+        format!("{}\n", "a".repeat(254)).as_bytes(),
+        "<stdin>:1: 'aaa",
+    );
+    check(b"web1\nweb\x002\n", "unexpected character U+0000");
+    check(
+        b"web1\nweb1\xff\n",
+        "<stdin>:2: not UTF-8 text (byte 0xff at column 5)",
+    );
+    // A file and stdin combine; commas join hosts on a line.
+    let dir2 = Dir::new("rrun-hostlist2");
+    dir2.create("list", "a, b\n");
+    let (out, _) = dir2
+        .command("rrun")
+        .args(["--hosts", "list", "--hosts", "-", "--list-hosts"])
+        .stdin("c\n")
+        .expect_exit_text(0);
+    assert_eq!(out, "a\nb\nc\n");
 }

@@ -47,7 +47,11 @@ fuzz_target!(|data: &[u8]| {
     };
     let (from_input, a) = format_slice(input, &compact);
     let (from_output, b) = format_slice(&out, &compact);
-    assert!(a.is_ok() && b.is_ok(), "output not accepted: {:?}", String::from_utf8_lossy(&out));
+    assert!(
+        a.is_ok() && b.is_ok(),
+        "output not accepted: {:?}",
+        String::from_utf8_lossy(&out)
+    );
     assert_eq!(from_input, from_output);
 
     // An independent reader agrees, where it can read the input at all

@@ -1,5 +1,5 @@
 //! Fuzzes what a user hands the SSH layer: ssh_config text (with Include
-//! and Match), known_hosts text and host lists, and the one thing a
+//! and Match), known_hosts text, host lists and group files, and the one thing a
 //! server hands it to parse: a host certificate blob. Whatever the input, no
 //! panic and no hang; every config that parses resolves for a few hosts
 //! and prints as `rrun -G` would.
@@ -79,10 +79,16 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         _ => {
-            if let Ok(targets) = hosts::parse_list(&text, "fuzz") {
+            // A host list (with groups and set operations), and the same
+            // text as a group file.
+            let groups = hosts::Groups::from_text("web: a[1-3]\nall: @web, b\n", "groups");
+            if let Ok(targets) = hosts::parse_list(rest, "fuzz", &groups) {
                 let _ = hosts::dedupe(targets);
             }
-            let _ = hosts::parse_option(&text);
+            let _ = hosts::parse_option(&text, "-H", &groups);
+            let file = hosts::Groups::from_text(&text, "fuzz");
+            let _ = file.list();
+            let _ = file.members("all");
         }
     }
 });

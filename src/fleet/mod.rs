@@ -27,6 +27,14 @@ use crate::stop::Stop;
 pub struct Options {
     pub host_options: Vec<String>,
     pub host_files: Vec<PathBuf>,
+    /// `-x` values and `--exclude-hosts` files.
+    pub exclude_options: Vec<String>,
+    pub exclude_files: Vec<PathBuf>,
+    /// `--list-hosts`, `--list-groups`: print, connect nowhere.
+    pub list_hosts: bool,
+    pub list_groups: bool,
+    /// The groups `@name` may name.
+    pub groups: hosts::Groups,
     pub user: Option<String>,
     pub identities: Vec<PathBuf>,
     pub port: Option<u16>,
@@ -63,8 +71,8 @@ pub fn flags<A: FleetArgs>() -> Vec<Flag<A>> {
             "host",
             Some('H'),
             ("HOSTS", other),
-            "Hosts: HOST[,HOST...], ranges allowed",
-            "Hosts, separated by commas: [user@]host[:port], IPv6 as [::1]:22, ranges such as web[01-20] or db[1,3,5-7]. May be repeated. With -H or --hosts, standard input is not read as a host list.",
+            "Hosts: HOST[,HOST...], ranges and @groups allowed",
+            "Hosts, separated by commas: [user@]host[:port], IPv6 as [::1]:22, ranges such as web[01-20] or db[1,3,5-7], and groups: @name from the group files (~/.config/fleetkit/groups, then /etc/fleetkit/groups; lines such as web: web[01-20], @other), @all for every group's hosts. Sets combine as in clush, left to right: a,b or a b (union), @web!web07 (difference), @web&@eu (intersection), @web^@eu (in one, not both). May be repeated. With -H or --hosts, standard input is not read as a host list.",
             |a: &mut A, v| {
                 a.fleet().host_options.push(text(v)?.to_string());
                 Ok(())
@@ -74,10 +82,52 @@ pub fn flags<A: FleetArgs>() -> Vec<Flag<A>> {
             "hosts",
             None,
             ("FILE", file),
-            "Read hosts from FILE, one per line",
-            "Read hosts from FILE: one entry per line, blank lines and # comments ignored, the same syntax as -H. May be repeated. Without -H or --hosts, the host list is read from standard input. Duplicates run once; a malformed line is an error naming its line, and nothing runs.",
+            "Read hosts from FILE (- for stdin), one per line",
+            "Read hosts from FILE (- for standard input, so a file and stdin combine): one entry per line, blank lines and # comments ignored, the syntax of -H (groups and set operations too) except that entries on one line are joined with commas: a space between two hosts is an error, as pssh's files write `host user` and that user must not become a host. May be repeated. Without -H or --hosts, the host list is read from standard input. Duplicates run once; a malformed line is an error naming its line, and nothing runs.",
             |a: &mut A, v| {
                 a.fleet().host_files.push(path(v)?);
+                Ok(())
+            },
+        ),
+        Flag::value(
+            "exclude",
+            Some('x'),
+            ("HOSTS", other),
+            "Leave out HOSTS (ranges and @groups allowed)",
+            "Leave out these hosts, written as for -H (ranges, @groups, set operations). A host named without a user or port leaves out that host as any user, on any port. May be repeated. Applied after every -H, --hosts and standard input list, as pdsh -x and clush -x do.",
+            |a: &mut A, v| {
+                a.fleet().exclude_options.push(text(v)?.to_string());
+                Ok(())
+            },
+        ),
+        Flag::value(
+            "exclude-hosts",
+            None,
+            ("FILE", file),
+            "Leave out the hosts listed in FILE",
+            "Leave out the hosts listed in FILE (the syntax of --hosts). May be repeated.",
+            |a: &mut A, v| {
+                a.fleet().exclude_files.push(path(v)?);
+                Ok(())
+            },
+        ),
+        Flag::switch(
+            "list-hosts",
+            None,
+            "Print the host list, expanded, and connect nowhere",
+            "Print the host list as it would run: ranges and groups expanded, duplicates and -x hosts removed, one [user@]host[:port] per line, and exit without connecting (clush's nodeset -e), so other tools and scripts can use it.",
+            |a: &mut A, _| {
+                a.fleet().list_hosts = true;
+                Ok(())
+            },
+        ),
+        Flag::switch(
+            "list-groups",
+            None,
+            "Print each host group and its hosts",
+            "Print each group of the group files as NAME: HOSTS (N), the hosts folded into ranges, in file order, and exit without connecting.",
+            |a: &mut A, _| {
+                a.fleet().list_groups = true;
                 Ok(())
             },
         ),
@@ -299,22 +349,11 @@ impl Options {
     pub fn targets(&self, stdin_taken: Option<&str>) -> Result<Vec<Target>, String> {
         let mut targets = Vec::new();
         for value in &self.host_options {
-            targets.extend(hosts::parse_option(value).map_err(|e| e.to_string())?);
+            targets
+                .extend(hosts::parse_option(value, "-H", &self.groups).map_err(|e| e.to_string())?);
         }
         for file in &self.host_files {
-            if file.as_os_str() == "-" {
-                let mut text = String::new();
-                std::io::stdin()
-                    .read_to_string(&mut text)
-                    .map_err(|e| format!("<stdin>: cannot read host list: {}", plain(&e)))?;
-                targets.extend(hosts::parse_list(&text, "<stdin>").map_err(|e| e.to_string())?);
-                continue;
-            }
-            let text = std::fs::read_to_string(file)
-                .map_err(|e| format!("{}: cannot read host list: {}", file.display(), plain(&e)))?;
-            targets.extend(
-                hosts::parse_list(&text, &file.display().to_string()).map_err(|e| e.to_string())?,
-            );
+            targets.extend(self.list_file(file)?);
         }
         if self.host_options.is_empty() && self.host_files.is_empty() {
             if let Some(what) = stdin_taken {
@@ -327,13 +366,75 @@ impl Options {
                     "no hosts: pipe a host list in, or use --hosts FILE or -H HOST".to_string(),
                 );
             }
-            let mut text = String::new();
-            std::io::stdin()
-                .read_to_string(&mut text)
-                .map_err(|e| format!("<stdin>: cannot read host list: {}", plain(&e)))?;
-            targets = hosts::parse_list(&text, "<stdin>").map_err(|e| e.to_string())?;
+            targets = self.list_file(std::path::Path::new("-"))?;
         }
+        let mut excluded = Vec::new();
+        for value in &self.exclude_options {
+            excluded
+                .extend(hosts::parse_option(value, "-x", &self.groups).map_err(|e| e.to_string())?);
+        }
+        for file in &self.exclude_files {
+            excluded.extend(self.list_file(file)?);
+        }
+        targets.retain(|t| !excluded.iter().any(|x| x.names(t)));
         Ok(hosts::dedupe(targets))
+    }
+
+    /// The hosts listed in `file` (`-`: standard input).
+    fn list_file(&self, file: &std::path::Path) -> Result<Vec<Target>, String> {
+        let (bytes, origin) = if file.as_os_str() == "-" {
+            let mut bytes = Vec::new();
+            std::io::stdin()
+                .read_to_end(&mut bytes)
+                .map_err(|e| format!("<stdin>: cannot read host list: {}", plain(&e)))?;
+            (bytes, "<stdin>".to_string())
+        } else {
+            let bytes = std::fs::read(file)
+                .map_err(|e| format!("{}: cannot read host list: {}", file.display(), plain(&e)))?;
+            (bytes, file.display().to_string())
+        };
+        hosts::parse_list(&bytes, &origin, &self.groups).map_err(|e| e.to_string())
+    }
+
+    /// `--list-hosts` or `--list-groups`: prints what was asked for and
+    /// returns the exit code; `None` when neither was asked for.
+    pub fn print_lists(&self, tool: &str) -> Option<i32> {
+        use crate::cli::exit;
+        use std::io::Write;
+        if !self.list_hosts && !self.list_groups {
+            return None;
+        }
+        let text = if self.list_groups {
+            self.groups.list().map(|groups| {
+                groups
+                    .iter()
+                    .map(|(name, members)| {
+                        let labels: Vec<String> = members.iter().map(|t| t.to_string()).collect();
+                        format!("{name}: {} ({})\n", hosts::fold(&labels), labels.len())
+                    })
+                    .collect::<String>()
+            })
+        } else {
+            self.targets(None)
+                .map(|targets| targets.iter().map(|t| format!("{t}\n")).collect::<String>())
+        };
+        let text = match text {
+            Ok(t) => t,
+            Err(e) => {
+                exit::report(tool, e);
+                return Some(exit::USAGE);
+            }
+        };
+        let mut out = std::io::stdout().lock();
+        Some(
+            match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+                Err(e) if !exit::is_broken_pipe(&e) => {
+                    exit::report(tool, format_args!("writing output: {}", plain(&e)));
+                    exit::USAGE
+                }
+                _ => exit::SUCCESS,
+            },
+        )
     }
 
     /// The ssh_config in force (-F alone, else ~/.ssh/config and

@@ -5,9 +5,15 @@
 //!
 //! A list is one entry per line; blank lines and `#` comments are ignored;
 //! a malformed line is an error naming its source and line number, and then
-//! nothing runs.
+//! nothing runs. An entry may be a host-set expression with groups
+//! (`@web!web07`, see [`expr`] and [`groups`]).
+
+pub mod expr;
+pub mod groups;
 
 use std::fmt;
+
+pub use groups::Groups;
 
 /// The most hosts one entry may expand to: a typo like `h[1-99999999]`
 /// should be an error, not an out-of-memory.
@@ -25,6 +31,15 @@ pub struct Target {
 }
 
 impl Target {
+    /// Whether `other` is one of the hosts this names: the same host, and
+    /// the same user and port where this gives them (`!web07` and `-x
+    /// web07` leave out web07 on any port, as any user).
+    pub fn names(&self, other: &Target) -> bool {
+        other.host == self.host
+            && (self.port.is_none() || other.port == self.port)
+            && (self.user.is_none() || other.user == self.user)
+    }
+
     /// How the host is named in output: the host, with the port when one
     /// was given (so two sshds on one address stay apart).
     pub fn label(&self) -> String {
@@ -52,74 +67,65 @@ impl fmt::Display for Target {
 /// A malformed host list entry (the line is 1 for `-H`).
 pub type Error = crate::located::LineError;
 
-/// Parses a host list: one entry per line (several per line may be
-/// separated by spaces), `#` comments, blank lines.
-pub fn parse_list(text: &str, origin: &str) -> Result<Vec<Target>, Error> {
+/// Parses a host list: one entry (or expression, `@web!web07`, hosts
+/// joined by commas) per line, `#` comments, blank lines. The text need
+/// not be UTF-8: a line that is not is an error naming it.
+pub fn parse_list(text: &[u8], origin: &str, groups: &Groups) -> Result<Vec<Target>, Error> {
     let mut targets = Vec::new();
-    for (n, line) in text.lines().enumerate() {
+    for (n, line) in text.split(|&b| b == b'\n').enumerate() {
+        let at = |message: String| Error {
+            origin: origin.to_string(),
+            line: n + 1,
+            message,
+        };
+        let line = std::str::from_utf8(line).map_err(|e| {
+            at(format!(
+                "not UTF-8 text (byte 0x{:02x} at column {})",
+                line[e.valid_up_to()],
+                e.valid_up_to() + 1
+            ))
+        })?;
         let line = match line.find('#') {
             Some(i) => &line[..i],
             None => line,
         };
-        for entry in line.split_whitespace() {
-            targets.extend(parse_entry(entry).map_err(|message| Error {
-                origin: origin.to_string(),
-                line: n + 1,
-                message,
-            })?);
+        let line = line.trim();
+        if !line.is_empty() {
+            targets.extend(expr::evaluate_line(line, groups).map_err(at)?);
         }
     }
     Ok(targets)
 }
 
-/// Parses the value of `-H`: entries separated by commas (outside range
-/// brackets) or spaces.
-pub fn parse_option(value: &str) -> Result<Vec<Target>, Error> {
-    let mut targets = Vec::new();
-    for entry in split_outside_brackets(value) {
-        targets.extend(parse_entry(entry).map_err(|message| Error {
-            origin: "-H".to_string(),
-            line: 1,
-            message,
-        })?);
-    }
-    Ok(targets)
-}
-
-fn split_outside_brackets(value: &str) -> Vec<&str> {
-    let mut parts = Vec::new();
-    let (mut depth, mut start) = (0i32, 0);
-    for (i, c) in value.char_indices() {
-        match c {
-            '[' => depth += 1,
-            ']' => depth -= 1,
-            ',' | ' ' | '\t' | '\n' if depth == 0 => {
-                parts.push(&value[start..i]);
-                start = i + c.len_utf8();
-            }
-            _ => {}
-        }
-    }
-    parts.push(&value[start..]);
-    parts.into_iter().filter(|p| !p.is_empty()).collect()
+/// Parses the value of `-H` (or `-x`): an expression, hosts separated by
+/// commas (outside range brackets) or spaces. `origin` names the option.
+pub fn parse_option(value: &str, origin: &str, groups: &Groups) -> Result<Vec<Target>, Error> {
+    expr::evaluate(value, groups).map_err(|message| Error {
+        origin: origin.to_string(),
+        line: 1,
+        message,
+    })
 }
 
 /// Parses one entry, expanding its ranges.
 pub fn parse_entry(entry: &str) -> Result<Vec<Target>, String> {
+    let shown = printable(entry);
+    // ssh's URI form, ssh://[user@]host[:port].
+    let entry = entry.strip_prefix("ssh://").unwrap_or(entry);
     let (user, rest) = match entry.split_once('@') {
-        Some(("", _)) => return Err(format!("'{entry}': empty user name before '@'")),
+        Some(("", _)) => return Err(format!("'{shown}': empty user name before '@'")),
         Some((user, rest)) => (Some(user.to_string()), rest),
         None => (None, entry),
     };
     if rest.is_empty() {
-        return Err(format!("'{entry}': no host name"));
+        return Err(format!("'{shown}': no host name"));
     }
-    let (host, port) = split_port(rest).map_err(|e| format!("'{entry}': {e}"))?;
-    let names = expand(host).map_err(|e| format!("'{entry}': {e}"))?;
+    let (host, port) = split_port(rest).map_err(|e| format!("'{shown}': {e}"))?;
+    let names = expand(host).map_err(|e| format!("'{shown}': {e}"))?;
     names
         .into_iter()
         .map(|host| {
-            check_host(&host).map_err(|e| format!("'{entry}': {e}"))?;
+            check_host(&host).map_err(|e| format!("'{shown}': {e}"))?;
             Ok(Target {
                 user: user.clone(),
                 host,
@@ -161,6 +167,9 @@ fn port(p: &str) -> Result<u16, String> {
     }
 }
 
+/// The longest host name DNS allows.
+const MAX_HOST: usize = 253;
+
 fn check_host(host: &str) -> Result<(), String> {
     if host.is_empty() {
         return Err("no host name".to_string());
@@ -169,9 +178,40 @@ fn check_host(host: &str) -> Result<(), String> {
         .chars()
         .find(|c| !(c.is_alphanumeric() || matches!(c, '-' | '.' | '_' | ':' | '%')))
     {
-        return Err(format!("unexpected character '{c}' in host name '{host}'"));
+        return Err(format!(
+            "unexpected character {} in host name '{}'",
+            shown(c),
+            printable(host)
+        ));
+    }
+    if host.len() > MAX_HOST {
+        return Err(format!(
+            "host name of {} bytes: at most {MAX_HOST}",
+            host.len()
+        ));
+    }
+    if host.trim_matches('.').is_empty() {
+        return Err("not a host name".to_string());
     }
     Ok(())
+}
+
+/// Text for a message, with control characters (a NUL, an escape
+/// sequence) shown as `?`.
+pub fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
+}
+
+/// A character for a message: itself when it prints, else its code point
+/// (a NUL or an escape sequence is never echoed raw).
+fn shown(c: char) -> String {
+    if c.is_control() || c.is_whitespace() {
+        format!("U+{:04X}", c as u32)
+    } else {
+        format!("'{c}'")
+    }
 }
 
 /// Expands every `[…]` range in a host name, left to right.
@@ -338,6 +378,8 @@ mod tests {
     fn entries() {
         assert_eq!(hosts("web01"), ["web01"]);
         assert_eq!(hosts("root@web01:2222"), ["root@web01:2222"]);
+        assert_eq!(hosts("ssh://root@web01:2222"), ["root@web01:2222"]);
+        assert_eq!(hosts("ssh://web01"), ["web01"]);
         assert_eq!(hosts("[::1]:22"), ["[::1]:22"]);
         assert_eq!(hosts("[::1]"), ["[::1]"]);
         assert_eq!(hosts("::1"), ["[::1]"]);
@@ -373,18 +415,38 @@ mod tests {
         }
     }
 
+    fn list(text: &[u8]) -> Result<Vec<Target>, Error> {
+        parse_list(text, "hosts.txt", &Groups::from_text("", "g"))
+    }
+
     #[test]
     fn lists_name_the_bad_line() {
-        let list = "# fleet\nweb01\n\n  web02 # comment\nweb[3-\n";
-        let err = parse_list(list, "hosts.txt").unwrap_err();
+        let err = list(b"# fleet\nweb01\n\n  web02 # comment\nweb[3-\n").unwrap_err();
         assert_eq!(err.to_string(), "hosts.txt:5: 'web[3-': '[' without ']'");
-        let ok = parse_list("a\n#x\n b c \n", "f").unwrap();
-        assert_eq!(ok.len(), 3);
+        assert_eq!(list(b"a\n#x\n b, c \n").unwrap().len(), 3);
+        // pssh's `host user` is not two hosts.
+        let err = list(b"a\nweb1 root\n").unwrap_err().to_string();
+        assert!(
+            err.starts_with("hosts.txt:2: 'web1 root': one entry per line"),
+            "{err}"
+        );
+        assert!(err.contains("root@web1"), "{err}");
+        let err = list(b"a\nb\xff\n").unwrap_err().to_string();
+        assert_eq!(err, "hosts.txt:2: not UTF-8 text (byte 0xff at column 2)");
+        let err = list(b"a\x00b\n").unwrap_err().to_string();
+        assert!(
+            err.contains("unexpected character U+0000 in host name 'a?b'"),
+            "{err}"
+        );
+        for bad in [".", "..", &"a".repeat(254)] {
+            assert!(list(bad.as_bytes()).is_err(), "{bad}");
+        }
+        assert!(list("a".repeat(253).as_bytes()).is_ok());
     }
 
     #[test]
     fn option_splits_on_commas_outside_brackets() {
-        let t = parse_option("a,db[1,3],c").unwrap();
+        let t = parse_option("a,db[1,3],c", "-H", &Groups::from_text("", "g")).unwrap();
         let names: Vec<String> = t.iter().map(|t| t.to_string()).collect();
         assert_eq!(names, ["a", "db1", "db3", "c"]);
     }
@@ -410,7 +472,7 @@ mod tests {
 
     #[test]
     fn dedupes_keeping_order() {
-        let t = parse_list("b\na\nb\nu@a\n", "f").unwrap();
+        let t = list(b"b\na\nb\nu@a\n").unwrap();
         let names: Vec<String> = dedupe(t).iter().map(|t| t.to_string()).collect();
         assert_eq!(names, ["b", "a", "u@a"]);
     }

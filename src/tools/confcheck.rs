@@ -242,6 +242,9 @@ pub fn main() -> i32 {
 
 /// Runs; returns the exit code.
 pub fn run(args: Args) -> i32 {
+    if let Some(code) = args.fleet.print_lists("confcheck") {
+        return code;
+    }
     match go(args) {
         Ok(code) => code,
         Err(message) => {

@@ -210,6 +210,9 @@ pub fn main() -> i32 {
 
 /// Runs; returns the exit code.
 pub fn run(mut args: Args) -> i32 {
+    if let Some(code) = args.fleet.print_lists("rcp") {
+        return code;
+    }
     let (last, rest) = match args.operands.split_last() {
         Some((last, rest)) if !rest.is_empty() => (PathBuf::from(last), rest.to_vec()),
         _ => {

@@ -237,6 +237,9 @@ pub fn main() -> i32 {
 
 /// Runs; returns the exit code.
 pub fn run(args: Args) -> i32 {
+    if let Some(code) = args.fleet.print_lists("rrun") {
+        return code;
+    }
     if args.show_config {
         return show_config(&args);
     }
@@ -261,7 +264,10 @@ fn show_config(args: &Args) -> i32 {
         let mut targets = Vec::new();
         for op in &args.operands {
             let op = op.to_string_lossy();
-            targets.extend(crate::hosts::parse_option(&op).map_err(|e| e.to_string())?);
+            targets.extend(
+                crate::hosts::parse_option(&op, "-G", &args.fleet.groups)
+                    .map_err(|e| e.to_string())?,
+            );
         }
         if !args.fleet.host_options.is_empty() || !args.fleet.host_files.is_empty() {
             targets.extend(args.fleet.targets(None)?);
@@ -441,10 +447,7 @@ fn execute(plan: Plan) -> i32 {
         fleet::Wants {
             bulk: false,
             sftp: false,
-            // libssh2 sends only UTF-8 commands; ssh sends bytes.
-            openssh: std::str::from_utf8(&job.command).is_err().then(|| {
-                "the command is not UTF-8 (libssh2 sends only UTF-8 commands)".to_string()
-            }),
+            openssh: native_cannot_send(&job.command),
         },
         Arc::new(cli::prompt::Terminal),
     ) {
@@ -472,9 +475,29 @@ fn execute(plan: Plan) -> i32 {
     output::drive(settings, infos, events, stop, &mut display)
 }
 
-/// The most a script may be to travel in the command line (with -t): Linux
-/// takes one argument (the login shell's `-c` command) of at most 128 KiB.
+/// The longest command line that may be sent (with a script in it, -t):
+/// Linux takes one argument (the login shell's `-c` command, ssh's own
+/// argument) of at most 128 KiB.
 const SCRIPT_IN_COMMAND: usize = 120 * 1024;
+
+/// The longest command libssh2 sends: its channel request must fit one
+/// 32 KiB packet with its headers.
+const NATIVE_COMMAND: usize = 32 * 1024 - 512;
+
+/// Why the native transport cannot send `command`, if it cannot: ssh
+/// sends any bytes, of any length a command line holds.
+fn native_cannot_send(command: &[u8]) -> Option<String> {
+    if std::str::from_utf8(command).is_err() {
+        Some("the command is not UTF-8 (libssh2 sends only UTF-8 commands)".to_string())
+    } else if command.len() > NATIVE_COMMAND {
+        Some(format!(
+            "the command is {} bytes long (libssh2 sends at most {NATIVE_COMMAND})",
+            command.len()
+        ))
+    } else {
+        None
+    }
+}
 
 /// `command` with the script `body` as its standard input from a
 /// here-document, for -t: on a terminal a shell reading its script from
@@ -488,10 +511,10 @@ fn here_document(mut command: Vec<u8>, body: &[u8]) -> Result<Vec<u8>, String> {
                 .to_string(),
         );
     }
-    if body.len() > SCRIPT_IN_COMMAND {
+    if command.len() + body.len() > SCRIPT_IN_COMMAND {
         return Err(format!(
-            "--script with -t: the script ({} bytes) travels in the command line on a terminal, which holds at most {} KiB; copy it with rcp and run it instead",
-            body.len(),
+            "--script with -t: the script and its arguments ({} bytes) travel in the command line on a terminal, which holds at most {} KiB; copy the script with rcp and run it instead",
+            command.len() + body.len(),
             SCRIPT_IN_COMMAND / 1024
         ));
     }

@@ -125,6 +125,11 @@ impl TestCommand {
         self
     }
 
+    pub fn env_remove(&mut self, key: &str) -> &mut TestCommand {
+        self.cmd.env_remove(key);
+        self
+    }
+
     /// Feeds `input` on standard input (otherwise stdin is empty).
     pub fn stdin(&mut self, input: impl AsRef<[u8]>) -> &mut TestCommand {
         self.stdin = Some(input.as_ref().to_vec());
