@@ -293,14 +293,14 @@ fn the_native_ssh_follows_the_config_to_the_host() {
 
 #[test]
 fn a_host_that_stops_answering_mid_command_is_lost_after_the_keepalives() {
-    // ServerAliveInterval 1, ServerAliveCountMax 2: a host frozen while
+    // ServerAliveInterval 1s (a time, as ssh reads it), ServerAliveCountMax 2: a host frozen while
     // its command runs is given up in about two seconds, not never.
     let fleet = util::fleet::Fleet::start(1);
     let dir = Dir::new("ssh-alive");
     let config = dir.create(
         "config",
         format!(
-            "ServerAliveInterval 1\nServerAliveCountMax 2\n{}",
+            "ServerAliveInterval 1s\nServerAliveCountMax 2\n{}",
             fleet.config_text()
         ),
     );
