@@ -403,3 +403,51 @@ fn an_included_file_others_could_write_is_refused_as_ssh_refuses_it() {
         }
     }
 }
+
+#[test]
+fn include_globs_and_extra_arguments_as_ssh_reads_them() {
+    // Include globs as glob(3): character classes, negated classes and
+    // escapes; checked against ssh -G itself.
+    let dir = Dir::new("ssh-include-classes");
+    dir.create("d/a.conf", "Host a\n  Port 2201\n");
+    dir.create("d/b.conf", "Host b\n  Port 2202\n");
+    dir.create("d/c.conf", "Host c\n  Port 2203\n");
+    dir.create("d/*.conf", "Host star\n  Port 2204\n");
+    let d = dir.join("d").display().to_string();
+    for (include, host) in [
+        (format!("{d}/[ab].conf"), "a"),
+        (format!("{d}/[ab].conf"), "b"),
+        (format!("{d}/[!ab].conf"), "c"),
+        (format!("{d}/[a-b].conf"), "b"),
+        (format!("{d}/\\*.conf"), "star"),
+        (format!("{d}/[!ab].conf"), "a"),
+    ] {
+        let config = dir.create("config", format!("Include {include}\n"));
+        agree(&dir, &config, &[], host);
+    }
+    // A second word after a one-value keyword, or an empty value, is
+    // refused as ssh refuses it, even in a block that does not apply.
+    for (text, line) in [
+        ("Port 22 33\n", 1),
+        ("Host nomatch\n  User a b\n", 2),
+        ("HostName \"\"\n", 1),
+        ("ConnectTimeout 5 6\n", 1),
+    ] {
+        let config = dir.create("bad", text);
+        let ssh = Command::new("ssh")
+            .arg("-G")
+            .arg("-F")
+            .arg(&config)
+            .arg("x")
+            .output()
+            .unwrap();
+        assert!(!ssh.status.success(), "ssh accepted {text:?}");
+        let (_, err) = dir
+            .command("rrun")
+            .arg("-F")
+            .arg(&config)
+            .args(["-G", "x"])
+            .expect_exit_text(2);
+        assert!(err.contains(&format!("bad:{line}: ")), "{text:?}: {err}");
+    }
+}

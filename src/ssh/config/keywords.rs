@@ -45,6 +45,9 @@ const HONOURED: &[&str] = &[
     "userknownhostsfile",
 ];
 
+/// Honoured keywords that take several values.
+const MANY_VALUES: &[&str] = &["globalknownhostsfile", "userknownhostsfile"];
+
 const HARMLESS: &[&str] = &[
     "addkeystoagent",
     "canonicaldomains",
@@ -181,6 +184,17 @@ pub fn kind(key: &str) -> Option<Use> {
 /// Rejects values a tool would have to guess at (a port that is no port).
 pub fn check(key: &str, args: &[String]) -> Result<(), String> {
     let v = args[0].as_str();
+    // ssh refuses a second word after a one-value keyword (`Port 22 33`,
+    // `User a b`) and an empty one: checked for every keyword fleetkit
+    // honours, which are one-value but for the known_hosts file lists.
+    if HONOURED.contains(&key) && !MANY_VALUES.contains(&key) {
+        if args.len() > 1 {
+            return Err(format!("keyword {key} extra arguments at end of line"));
+        }
+        if v.is_empty() {
+            return Err(format!("{key}: missing argument"));
+        }
+    }
     let number = |what: &str| -> Result<(), String> {
         v.parse::<u64>()
             .map(|_| ())

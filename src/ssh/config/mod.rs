@@ -343,7 +343,7 @@ fn glob_paths(path: &Path) -> Vec<PathBuf> {
     let mut found = vec![PathBuf::from("/")];
     for part in path.components().skip(1) {
         let part = part.as_os_str().to_string_lossy();
-        let wild = part.contains(['*', '?', '[']);
+        let wild = part.contains(['*', '?', '[', '\\']);
         let mut next = Vec::new();
         for dir in &found {
             if !wild {
@@ -359,7 +359,7 @@ fn glob_paths(path: &Path) -> Vec<PathBuf> {
             let mut names: Vec<String> = entries
                 .flatten()
                 .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| (!n.starts_with('.') || part.starts_with('.')) && glob(&part, n))
+                .filter(|n| (!n.starts_with('.') || part.starts_with('.')) && fnmatch(&part, n))
                 .collect();
             names.sort();
             next.extend(names.into_iter().map(|n| dir.join(n)));
@@ -368,6 +368,50 @@ fn glob_paths(path: &Path) -> Vec<PathBuf> {
     }
     found.retain(|p| p.is_file());
     found
+}
+
+/// glob(3)'s matching of one file name, as Include uses it: `*`, `?`,
+/// `[abc]`, `[a-z]`, `[!a]` and `\\` escaping the next character.
+fn fnmatch(pattern: &str, name: &str) -> bool {
+    fn go(p: &[char], t: &[char]) -> bool {
+        match p.first() {
+            None => t.is_empty(),
+            Some('*') => (0..=t.len()).any(|i| go(&p[1..], &t[i..])),
+            Some('?') => !t.is_empty() && go(&p[1..], &t[1..]),
+            Some('[') => {
+                let Some(&c) = t.first() else {
+                    return false;
+                };
+                let mut i = 1;
+                let negated = matches!(p.get(1), Some('!' | '^'));
+                if negated {
+                    i += 1;
+                }
+                let mut hit = false;
+                let mut first = true;
+                while i < p.len() && (p[i] != ']' || first) {
+                    first = false;
+                    if p.get(i + 1) == Some(&'-') && p.get(i + 2).is_some_and(|&e| e != ']') {
+                        hit |= p[i] <= c && c <= p[i + 2];
+                        i += 3;
+                    } else {
+                        hit |= p[i] == c;
+                        i += 1;
+                    }
+                }
+                if i >= p.len() {
+                    // No closing bracket: a literal '['.
+                    return c == '[' && go(&p[1..], &t[1..]);
+                }
+                hit != negated && go(&p[i + 1..], &t[1..])
+            }
+            Some('\\') if p.len() > 1 => t.first() == Some(&p[1]) && go(&p[2..], &t[1..]),
+            Some(&c) => t.first() == Some(&c) && go(&p[1..], &t[1..]),
+        }
+    }
+    let p: Vec<char> = pattern.chars().collect();
+    let t: Vec<char> = name.chars().collect();
+    go(&p, &t)
 }
 
 /// ssh_config wildcards: `*` any run, `?` one character.
