@@ -28,6 +28,22 @@ impl Exit {
     pub fn success(&self) -> bool {
         self.code == Some(0) && self.signal.is_none()
     }
+
+    /// The status a shell would give: the code, or 128+N for signal N
+    /// (a signal Linux does not number is 128).
+    pub fn shell_status(&self) -> Option<i32> {
+        const NUMBERED: &[&str] = &[
+            "HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS", "FPE", "KILL", "USR1", "SEGV",
+            "USR2", "PIPE", "ALRM", "TERM",
+        ];
+        match &self.signal {
+            Some(sig) => {
+                let n = NUMBERED.iter().position(|s| s == sig).map_or(0, |i| i + 1);
+                Some(128 + n as i32)
+            }
+            None => self.code,
+        }
+    }
 }
 
 /// Why a host's job did not complete, by class; each maps to a [`Status`].

@@ -1562,3 +1562,52 @@ fn host_lists_are_checked_line_by_line() {
         .expect_exit_text(0);
     assert_eq!(out, "a\nb\nc\n");
 }
+
+#[test]
+fn largest_exit_status_and_the_json_target() {
+    // -S: the largest remote status, as pdsh -S; a signal is 128+N, a
+    // host not reached 255.
+    let fleet = Fleet::start(2);
+    let dir = Dir::new("rrun-largest");
+    let by_host = "exit $(( $(hostname | tr -dc 0-9) + 3 ))";
+    fleet.rrun(&dir).args(["-S", by_host]).expect_exit(4);
+    // Without -S, rrun's own classes: 1 for a failed command.
+    fleet.rrun(&dir).arg(by_host).expect_exit(1);
+    fleet.rrun(&dir).args(["-S", "true"]).expect_exit(0);
+    fleet
+        .rrun(&dir)
+        .args(["-S", "kill -TERM $$"])
+        .expect_exit(143);
+    let port = free_port();
+    dir.command("rrun")
+        .arg("-F")
+        .arg(fleet.config())
+        .args(["-S", "-H", &format!("127.0.0.2,127.0.0.3:{port}"), "exit 7"])
+        .expect_exit(255);
+    // --json's target is the entry as listed, user and port included, so
+    // `jq -r .target | rrun --hosts -` runs on the same hosts as the
+    // same users.
+    let (out, _) = dir
+        .command("rrun")
+        .arg("-F")
+        .arg(fleet.config())
+        .args([
+            "--json",
+            "-H",
+            &format!("fleet@127.0.0.2:{},127.0.0.3", fleet.port),
+            "true",
+        ])
+        .expect_exit_text(0);
+    let mut targets: Vec<String> = out
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v["target"].as_str().unwrap().to_string()
+        })
+        .collect();
+    targets.sort();
+    assert_eq!(
+        targets,
+        [format!("127.0.0.3"), format!("fleet@127.0.0.2:{}", fleet.port)]
+    );
+}

@@ -64,6 +64,8 @@ pub struct Settings {
     pub noun: Option<(&'static str, &'static str)>,
     /// No summary (`-q`): under xargs, one "1 host: 1 ok" per call is noise.
     pub quiet: bool,
+    /// `-S`: exit with the largest remote exit status (pdsh -S).
+    pub largest_exit: bool,
 }
 
 impl Settings {
@@ -329,7 +331,10 @@ impl Run {
             );
         }
         let _ = self.err.finish();
-        exit_code(&self.tally, self.stop.signal(), self.local_error)
+        match (self.settings.largest_exit, self.tally.largest_exit) {
+            (true, Some(code)) if self.stop.signal().is_none() => code.clamp(0, 255),
+            _ => exit_code(&self.tally, self.stop.signal(), self.local_error),
+        }
     }
 }
 

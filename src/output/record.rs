@@ -27,6 +27,8 @@ pub fn json(
     };
     let mut fields: Vec<(&str, String)> = vec![
         ("host", j(&host.label)),
+        // As the host list gave it (user@host:port): feeds a new run.
+        ("target", j(&host.entry)),
         ("user", j(&host.user)),
         ("port", j(&host.port)),
         ("status", j(&report.status.name())),

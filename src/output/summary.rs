@@ -21,6 +21,9 @@ pub struct Tally {
     statuses: Vec<Option<Status>>,
     /// (status, detail) → host labels; detail is the exit code for `failed`.
     others: BTreeMap<(Status, String), Vec<String>>,
+    /// The largest status a remote command ended with (128+N for signal
+    /// N; 255 for a host not reached, as ssh's own), for `-S`.
+    pub largest_exit: Option<i32>,
 }
 
 impl Tally {
@@ -41,6 +44,12 @@ impl Tally {
             (Status::Failed, None, Some(code)) => format!("exit={code}"),
             _ => String::new(),
         };
+        let code = match report.exit.shell_status() {
+            Some(code) => Some(code),
+            None if status.unreached() => Some(255),
+            None => None,
+        };
+        self.largest_exit = self.largest_exit.max(code);
         self.statuses[report.index] = Some(status);
         self.done += 1;
         *self.counts.entry(status).or_default() += 1;

@@ -458,6 +458,7 @@ fn settings(args: &Args, local: bool) -> output::Settings {
         bytes: None,
         noun: local.then_some(("check", "checks")),
         quiet: args.fleet.quiet,
+        largest_exit: false,
     }
 }
 

@@ -335,6 +335,7 @@ fn execute<J: Job<Link>>(
         bytes: Some(job_bytes),
         noun: None,
         quiet: args.fleet.quiet,
+        largest_exit: false,
     };
     if let Err(e) = settings.check() {
         exit::report("rcp", e);

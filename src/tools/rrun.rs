@@ -28,6 +28,7 @@ pub struct Args {
     timeout: Option<std::time::Duration>,
     stdin: bool,
     no_prefix: bool,
+    largest_exit: bool,
     script: Option<PathBuf>,
     mode: Mode,
     outdir: Option<PathBuf>,
@@ -109,6 +110,16 @@ pub fn tool() -> Tool<Args> {
             "Print each output line as the host printed it, without the host: prefix (as pdsh -N and clush -N). Lines stay whole and are never interleaved.",
             |a, _| {
                 a.no_prefix = true;
+                Ok(())
+            },
+        ),
+        F::switch(
+            "largest-exit",
+            Some('S'),
+            "Exit with the largest remote exit status (pdsh -S)",
+            "Exit with the largest exit status of the command on any host, as pdsh -S does, instead of rrun's own classes (see EXIT STATUS): a command killed by signal N counts 128+N, a host that was not reached, authenticated or finished in time counts 255 (ssh's own status). Interrupted by a signal, rrun still exits 128+N.",
+            |a, _| {
+                a.largest_exit = true;
                 Ok(())
             },
         ),
@@ -423,6 +434,7 @@ fn execute(plan: Plan) -> i32 {
         bytes: None,
         noun: None,
         quiet: args.fleet.quiet,
+        largest_exit: args.largest_exit,
     };
     if mode == Mode::Stream && std::io::stdout().is_terminal() {
         // Lines and the live count would fight over one terminal.
