@@ -25,6 +25,7 @@ complete -c rrun -s I -l stdin -d 'Send rrun\'s standard input to every host\'s 
 complete -c rrun -l script -r -F -d 'Run a local script on each host; operands are its arguments'
 complete -c rrun -s G -l show-config -d 'Print each host\'s resolved ssh_config options, as ssh -G'
 complete -c rrun -s N -l no-prefix -d 'Print output lines without the host prefix'
+complete -c rrun -s S -l largest-exit -d 'Exit with the largest remote exit status (pdsh -S)'
 complete -c rrun -l inline -d 'Print each host\'s output as one block when it finishes'
 complete -c rrun -s g -l gather -d 'After all finish, group hosts with identical output'
 complete -c rrun -s o -l outdir -r -F -d 'Save each host\'s stdout, byte-exact, as DIR/HOST'
