@@ -60,6 +60,10 @@ _confcheck() {
             COMPREPLY=($(compgen -f -- "$cur"))
             return
             ;;
+        -O|--ssh-option)
+            COMPREPLY=()
+            return
+            ;;
         --host-key)
             COMPREPLY=($(compgen -W "strict accept-new off" -- "$cur"))
             return
@@ -94,7 +98,7 @@ _confcheck() {
             ;;
     esac
     if [[ "$cur" == -* ]]; then
-        COMPREPLY=($(compgen -W "--list -f --file --root --checks --strict --reload --then --all-or-nothing --from-json -t --timeout -H --host --hosts -x --exclude --exclude-hosts --list-hosts --list-groups -l --user -i --identity --port -F --config -A --ask-password --host-key -p --fanout --connect-timeout --retry --failed --log --ssh -v --verbose -q --quiet --json --color --help -h --version" -- "$cur"))
+        COMPREPLY=($(compgen -W "--list -f --file --root --checks --strict --reload --then --all-or-nothing --from-json -t --timeout -H --host --hosts -x --exclude --exclude-hosts --list-hosts --list-groups -l --user -i --identity --port -F --config -O --ssh-option -A --ask-password --host-key -p --fanout --connect-timeout --retry --failed --log --ssh -v --verbose -q --quiet --json --color --help -h --version" -- "$cur"))
     else
         COMPREPLY=()
     fi

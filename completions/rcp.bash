@@ -36,6 +36,10 @@ _rcp() {
             COMPREPLY=($(compgen -f -- "$cur"))
             return
             ;;
+        -O|--ssh-option)
+            COMPREPLY=()
+            return
+            ;;
         --host-key)
             COMPREPLY=($(compgen -W "strict accept-new off" -- "$cur"))
             return
@@ -74,7 +78,7 @@ _rcp() {
             ;;
     esac
     if [[ "$cur" == -* ]]; then
-        COMPREPLY=($(compgen -W "-H --host --hosts -x --exclude --exclude-hosts --list-hosts --list-groups -l --user -i --identity --port -F --config -A --ask-password --host-key -p --fanout --connect-timeout --retry --failed --log --ssh -v --verbose -q --quiet --json --get -r --recursive --preserve --owner -a --archive -u --update --checksum --mkdir -t --timeout --color --help -h --version" -- "$cur"))
+        COMPREPLY=($(compgen -W "-H --host --hosts -x --exclude --exclude-hosts --list-hosts --list-groups -l --user -i --identity --port -F --config -O --ssh-option -A --ask-password --host-key -p --fanout --connect-timeout --retry --failed --log --ssh -v --verbose -q --quiet --json --get -r --recursive --preserve --owner -a --archive -u --update --checksum --mkdir -t --timeout --color --help -h --version" -- "$cur"))
     else
         COMPREPLY=($(compgen -f -- "$cur"))
     fi

@@ -36,6 +36,10 @@ _rrun() {
             COMPREPLY=($(compgen -f -- "$cur"))
             return
             ;;
+        -O|--ssh-option)
+            COMPREPLY=()
+            return
+            ;;
         --host-key)
             COMPREPLY=($(compgen -W "strict accept-new off" -- "$cur"))
             return
@@ -86,7 +90,7 @@ _rrun() {
             ;;
     esac
     if [[ "$cur" == -* ]]; then
-        COMPREPLY=($(compgen -W "-H --host --hosts -x --exclude --exclude-hosts --list-hosts --list-groups -l --user -i --identity --port -F --config -A --ask-password --host-key -p --fanout --connect-timeout --retry --failed --log --ssh -v --verbose -q --quiet --json -t --timeout -I --stdin --script -G --show-config -N --no-prefix -S --largest-exit --inline -g --gather -o --outdir -e --errdir --color --help -h --version" -- "$cur"))
+        COMPREPLY=($(compgen -W "-H --host --hosts -x --exclude --exclude-hosts --list-hosts --list-groups -l --user -i --identity --port -F --config -O --ssh-option -A --ask-password --host-key -p --fanout --connect-timeout --retry --failed --log --ssh -v --verbose -q --quiet --json -t --timeout -I --stdin --script -G --show-config -N --no-prefix -S --largest-exit --inline -g --gather -o --outdir -e --errdir --color --help -h --version" -- "$cur"))
     else
         COMPREPLY=()
     fi

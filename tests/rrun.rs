@@ -1608,6 +1608,45 @@ fn largest_exit_status_and_the_json_target() {
     targets.sort();
     assert_eq!(
         targets,
-        [format!("127.0.0.3"), format!("fleet@127.0.0.2:{}", fleet.port)]
+        [
+            format!("127.0.0.3"),
+            format!("fleet@127.0.0.2:{}", fleet.port)
+        ]
     );
+}
+
+#[test]
+fn ssh_options_for_one_run_win_over_the_config() {
+    // -O KEY=VALUE, as ssh -o: first, so it wins over ssh_config, on
+    // either transport.
+    let fleet = Fleet::start(1);
+    let dir = Dir::new("rrun-ssh-option");
+    let (out, _) = fleet
+        .rrun(&dir)
+        .args(["-G", "-O", "User=deploy", "-O", "ConnectTimeout 7", "127.0.0.2"])
+        .expect_exit_text(0);
+    assert!(out.contains("\nuser deploy\n"), "{out}");
+    assert!(out.contains("\nconnecttimeout 7\n"), "{out}");
+    for ssh in ["--ssh=native", "--ssh=openssh"] {
+        let (_, err) = fleet
+            .rrun(&dir)
+            .args([ssh, "-O", "User=nosuchuser", "true"])
+            .expect_exit_text(3);
+        assert!(err.contains("1 auth"), "{ssh}: {err}");
+        fleet
+            .rrun(&dir)
+            .args([ssh, "-O", "User=fleet", "true"])
+            .expect_exit(0);
+    }
+    for (bad, says) in [
+        ("Host=x", "Host is not an option for one run"),
+        ("Frobnicate=yes", "Bad configuration option: frobnicate"),
+        ("Port", "expected KEY=VALUE"),
+    ] {
+        let (_, err) = fleet
+            .rrun(&dir)
+            .args(["-O", bad, "true"])
+            .expect_exit_text(2);
+        assert!(err.contains(says), "{bad}: {err}");
+    }
 }

@@ -35,6 +35,8 @@ pub struct Options {
     pub list_groups: bool,
     /// The groups `@name` may name.
     pub groups: hosts::Groups,
+    /// `-O KEY=VALUE`: ssh_config options before the files.
+    pub ssh_options: Vec<String>,
     pub user: Option<String>,
     pub identities: Vec<PathBuf>,
     pub port: Option<u16>,
@@ -172,6 +174,17 @@ pub fn flags<A: FleetArgs>() -> Vec<Flag<A>> {
             "Read ssh_config from FILE alone instead of ~/.ssh/config and /etc/ssh/ssh_config. Either is read as OpenSSH 9 reads it: Include (globs, ~), Host and Match (all, canonical, final, host, originalhost, user, localuser, localnetwork, exec), the first value obtained winning, % tokens and ${VAR} where ssh expands them, ProxyCommand, ProxyJump with any number of hops, HostKeyAlias, IdentityAgent, BatchMode, ConnectionAttempts, ServerAliveInterval, algorithm lists. An unknown keyword is an error naming its file and line (IgnoreUnknown is honoured); a keyword the native SSH cannot honour sends the host to OpenSSH (see --ssh). ~/.ssh/config and included files that another user could write are refused, as ssh refuses them. rrun -G shows what a host resolves to.",
             |a: &mut A, v| {
                 a.fleet().config = Some(path(v)?);
+                Ok(())
+            },
+        ),
+        Flag::value(
+            "ssh-option",
+            Some('O'),
+            ("KEY=VALUE", other),
+            "An ssh_config option for this run (as ssh -o)",
+            "Set an ssh_config option for this run, as ssh -o and pssh -O do: KEY=VALUE (or \"KEY VALUE\"), applied as if first in ssh_config, so it wins over the files, for every host and every transport (the OpenSSH transport is given it as -o). May be repeated. Host, Match and Include are refused. -o stays the output directory, as in pssh.",
+            |a: &mut A, v| {
+                a.fleet().ssh_options.push(text(v)?.to_string());
                 Ok(())
             },
         ),
@@ -440,13 +453,15 @@ impl Options {
     /// The ssh_config in force (-F alone, else ~/.ssh/config and
     /// /etc/ssh/ssh_config).
     pub fn ssh_config(&self) -> Result<Config, String> {
-        Config::load_for(self.config.as_deref()).map_err(|e| {
-            if e.line == 0 {
-                e.to_string()
-            } else {
-                format!("ssh_config: {e}")
-            }
-        })
+        Config::load_for(self.config.as_deref())
+            .and_then(|c| c.with_options(&self.ssh_options))
+            .map_err(|e| {
+                if e.line == 0 {
+                    e.to_string()
+                } else {
+                    format!("ssh_config: {e}")
+                }
+            })
     }
 
     /// Each target resolved through the command line and ssh_config.
@@ -550,6 +565,7 @@ impl Links {
                         .then_some(Duration::from_secs(10))),
                     prefer_gcm: c.first("ciphers").is_none(),
                     config: opts.config.clone(),
+                    options: opts.ssh_options.clone(),
                     wait: h.dest.connect_timeout,
                 })
             }));

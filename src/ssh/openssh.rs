@@ -50,6 +50,8 @@ pub struct Spec {
     pub prefer_gcm: bool,
     /// `-F`, when given.
     pub config: Option<PathBuf>,
+    /// `-O KEY=VALUE` options, given to ssh as `-o`.
+    pub options: Vec<String>,
     /// How long the connection may take to come up, greeting included.
     pub wait: Duration,
 }
@@ -73,6 +75,12 @@ impl Spec {
         };
         opt("BatchMode=yes".into());
         opt("LogLevel=ERROR".into());
+        // The user's, before fleetkit's defaults below (ssh keeps the
+        // first value), which are only passed where ssh_config and -O
+        // set none.
+        for o in &self.options {
+            opt(o.clone());
+        }
         if let Some(t) = self.connect_timeout {
             opt(format!(
                 "ConnectTimeout={}",

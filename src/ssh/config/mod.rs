@@ -104,6 +104,37 @@ impl Config {
         }
     }
 
+    /// The config with command-line options (`-O KEY=VALUE`, as ssh's
+    /// `-o`) before everything read: the first value obtained wins, so
+    /// they win. Host, Match and Include are refused there, as ssh
+    /// refuses them.
+    pub fn with_options(mut self, options: &[String]) -> Result<Config, Error> {
+        let mut first = Vec::new();
+        for (i, option) in options.iter().enumerate() {
+            let at = |message: String| Error {
+                origin: "-O".to_string(),
+                line: 0,
+                message: format!("'{option}': {message}"),
+            };
+            let (key, _) = split_keyword(option.trim());
+            if matches!(
+                key.to_ascii_lowercase().as_str(),
+                "host" | "match" | "include"
+            ) {
+                return Err(at(format!("{key} is not an option for one run")));
+            }
+            if !option.contains('=') && !option.trim().contains(char::is_whitespace) {
+                return Err(at("expected KEY=VALUE".to_string()));
+            }
+            let items = parse(option, &format!("-O #{}", i + 1), Origin::User, 0)
+                .map_err(|e| at(e.message))?;
+            first.extend(items);
+        }
+        first.append(&mut self.items);
+        self.items = first;
+        Ok(self)
+    }
+
     /// Reads one file (and what it includes); a missing file is empty.
     pub fn load(path: &Path) -> Result<Config, Error> {
         Ok(Config {
