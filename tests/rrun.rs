@@ -1609,7 +1609,7 @@ fn largest_exit_status_and_the_json_target() {
     assert_eq!(
         targets,
         [
-            format!("127.0.0.3"),
+            "127.0.0.3".to_string(),
             format!("fleet@127.0.0.2:{}", fleet.port)
         ]
     );
