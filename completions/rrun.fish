@@ -29,6 +29,7 @@ complete -c rrun -s N -l no-prefix -d 'Print output lines without the host prefi
 complete -c rrun -s S -l largest-exit -d 'Exit with the largest remote exit status (pdsh -S)'
 complete -c rrun -l inline -d 'Print each host\'s output as one block when it finishes'
 complete -c rrun -s g -l gather -d 'After all finish, group hosts with identical output'
+complete -c rrun -l diff -d 'After all finish, diff each output against the most common'
 complete -c rrun -s o -l outdir -r -F -d 'Save each host\'s stdout, byte-exact, as DIR/HOST'
 complete -c rrun -s e -l errdir -r -F -d 'Save each host\'s stderr, byte-exact, as DIR/HOST'
 complete -c rrun -l color -x -a 'auto always never' -d 'When to use colour: auto, always or never'

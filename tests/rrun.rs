@@ -216,6 +216,67 @@ fn gather_groups_identical_output_under_folded_names() {
     assert!(out.contains(&block("127.0.0.[2-4,6] (4)", "same")), "{out}");
     assert!(out.contains(&block("127.0.0.5 (1)", "odd")), "{out}");
     assert_eq!(out.lines().count(), 8);
+    // stderr is grouped apart from stdout, on stderr under its own
+    // headers: one host's warning does not split the stdout group.
+    let (out, err) = fleet
+        .rrun(&dir)
+        .args([
+            "-g",
+            "echo same; [ $(hostname) = host3 ] && echo warning >&2; true",
+        ])
+        .expect_exit_text(0);
+    assert_eq!(out, block("127.0.0.[2-6] (5)", "same"));
+    assert!(
+        err.starts_with(&block("127.0.0.5 (1) stderr", "warning")),
+        "{err}"
+    );
+    // --inline gives a stderr block its host's header on stderr.
+    let (out, err) = dir
+        .command("rrun")
+        .arg("-F")
+        .arg(fleet.config())
+        .args(["--inline", "-H", "127.0.0.2", "echo out; echo err >&2"])
+        .expect_exit_text(0);
+    assert!(out.starts_with("[1/1] 127.0.0.2 OK "), "{out}");
+    assert!(err.starts_with("[1/1] 127.0.0.2 OK "), "{err}");
+    assert!(err.contains(" (stderr)\nerr\n"), "{err}");
+}
+
+#[test]
+fn diff_shows_drift_against_the_most_common_output() {
+    let fleet = Fleet::start(4);
+    let dir = Dir::new("rrun-diff");
+    let config = "printf 'listen 80;\\nworkers 4;\\nuser www;\\n' | \
+                  sed \"s/workers 4/workers $(case $(hostname) in host2) echo 8;; *) echo 4;; esac)/\"";
+    let (out, err) = fleet
+        .rrun(&dir)
+        .args(["--diff", config])
+        .expect_exit_text(0);
+    assert_eq!(
+        out,
+        "--- 127.0.0.[2-3,5] (3)\n+++ 127.0.0.4 (1)\n@@ -1,3 +1,3 @@\n listen 80;\n-workers 4;\n+workers 8;\n user www;\n",
+        "{err}"
+    );
+    // All the same: nothing on stdout.
+    let (out, _) = fleet
+        .rrun(&dir)
+        .args(["--diff", "echo same"])
+        .expect_exit_text(0);
+    assert_eq!(out, "");
+    // Modes are one at a time, by name.
+    let (_, err) = fleet
+        .rrun(&dir)
+        .args(["--diff", "-g", "true"])
+        .expect_exit_text(2);
+    assert!(err.contains("cannot be used with --diff"), "{err}");
+    let (_, err) = fleet
+        .rrun(&dir)
+        .args(["--json", "--diff", "true"])
+        .expect_exit_text(2);
+    assert!(
+        err.contains("--json and --diff cannot be used together"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -233,12 +294,13 @@ fn json_records_one_per_host() {
     assert_eq!(records.len(), 2);
     for r in &records {
         let keys: Vec<&str> = r.as_object().unwrap().keys().map(|k| k.as_str()).collect();
-        assert_eq!(keys.len(), 12);
+        assert_eq!(keys.len(), 13);
     }
     // Field order is fixed.
     for line in out.lines() {
         let at: Vec<usize> = [
             "host",
+            "target",
             "user",
             "port",
             "status",
@@ -1623,7 +1685,14 @@ fn ssh_options_for_one_run_win_over_the_config() {
     let dir = Dir::new("rrun-ssh-option");
     let (out, _) = fleet
         .rrun(&dir)
-        .args(["-G", "-O", "User=deploy", "-O", "ConnectTimeout 7", "127.0.0.2"])
+        .args([
+            "-G",
+            "-O",
+            "User=deploy",
+            "-O",
+            "ConnectTimeout 7",
+            "127.0.0.2",
+        ])
         .expect_exit_text(0);
     assert!(out.contains("\nuser deploy\n"), "{out}");
     assert!(out.contains("\nconnecttimeout 7\n"), "{out}");

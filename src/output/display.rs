@@ -1,6 +1,7 @@
 //! rrun's display modes: `host: line` streamed as lines arrive,
 //! `--inline` blocks as hosts finish, `--gather`ed groups of identical
-//! output, and `--json` records. Lines are written whole; a line longer
+//! output, `--diff`s against the most common output, and `--json`
+//! records. Lines are written whole; a line longer
 //! than the line limit arrives in pieces, the later ones marked `host+ `.
 
 use std::collections::HashMap;
@@ -22,6 +23,9 @@ pub enum Mode {
     Inline,
     /// After all finish: hosts with identical output under one header.
     Gather,
+    /// After all finish: each output that differs from the most common
+    /// one, as a unified diff against it.
+    Diff,
     /// One JSON object per host as it finishes.
     Json,
 }
@@ -32,8 +36,8 @@ impl Mode {
         Capture {
             lines: self == Mode::Stream,
             heads: self == Mode::Json,
-            spool: matches!(self, Mode::Inline | Mode::Gather),
-            digest: self == Mode::Gather,
+            spool: matches!(self, Mode::Inline | Mode::Gather | Mode::Diff),
+            digest: matches!(self, Mode::Gather | Mode::Diff),
             ..Capture::default()
         }
     }
@@ -42,11 +46,45 @@ impl Mode {
 /// Colours for host names, picked by position so neighbours differ.
 const HOST_COLOURS: [&str; 6] = ["36", "33", "35", "32", "34", "31"];
 
-/// One distinct (stdout, stderr) and the hosts that printed it.
+/// One distinct output and the hosts that printed it.
 struct Group {
-    out: Spool,
-    err: Spool,
+    output: Spool,
     hosts: Vec<usize>,
+}
+
+/// Hosts grouped by identical output, one stream's.
+#[derive(Default)]
+struct Groups {
+    groups: Vec<Group>,
+    by_digest: HashMap<[u8; 32], usize>,
+}
+
+impl Groups {
+    fn add(&mut self, index: usize, captured: &mut super::capture::Captured) {
+        let key = captured.digest.unwrap_or_default();
+        match self.by_digest.get(&key) {
+            // Seen before: this host's copy is dropped (its spool closed).
+            Some(&g) => self.groups[g].hosts.push(index),
+            None => {
+                self.by_digest.insert(key, self.groups.len());
+                self.groups.push(Group {
+                    output: captured.spool.take().unwrap_or_default(),
+                    hosts: vec![index],
+                });
+            }
+        }
+    }
+
+    /// Like `dshbak -c`: the largest group first, then by their first
+    /// host, so runs can be compared.
+    fn sorted(&mut self) -> &mut [Group] {
+        for g in &mut self.groups {
+            g.hosts.sort_unstable();
+        }
+        self.groups
+            .sort_by_key(|g| (std::cmp::Reverse(g.hosts.len()), g.hosts.first().copied()));
+        &mut self.groups
+    }
 }
 
 /// rrun's display.
@@ -56,8 +94,9 @@ pub struct Rrun {
     pub prefix: bool,
     /// Output of hosts whose report has not come yet.
     kept: HashMap<usize, Kept>,
-    groups: Vec<Group>,
-    by_digest: HashMap<([u8; 32], [u8; 32]), usize>,
+    /// Gathered stdout, and stderr apart from it (`-g`, `--diff`).
+    out_groups: Groups,
+    err_groups: Groups,
 }
 
 impl Rrun {
@@ -66,27 +105,17 @@ impl Rrun {
             mode,
             prefix: true,
             kept: HashMap::new(),
-            groups: Vec::new(),
-            by_digest: HashMap::new(),
+            out_groups: Groups::default(),
+            err_groups: Groups::default(),
         }
     }
 
+    /// Stdout and stderr are grouped apart: hosts that print the same
+    /// result but different warnings still group on stdout.
     fn gather(&mut self, mut kept: Kept) {
-        let key = (
-            kept.stdout.digest.unwrap_or_default(),
-            kept.stderr.digest.unwrap_or_default(),
-        );
-        match self.by_digest.get(&key) {
-            // Seen before: the hosts's copy is dropped (its spool closed).
-            Some(&g) => self.groups[g].hosts.push(kept.index),
-            None => {
-                self.by_digest.insert(key, self.groups.len());
-                self.groups.push(Group {
-                    out: kept.stdout.spool.take().unwrap_or_default(),
-                    err: kept.stderr.spool.take().unwrap_or_default(),
-                    hosts: vec![kept.index],
-                });
-            }
+        self.out_groups.add(kept.index, &mut kept.stdout);
+        if kept.stderr.spool.as_ref().is_some_and(|s| !s.is_empty()) {
+            self.err_groups.add(kept.index, &mut kept.stderr);
         }
     }
 
@@ -124,12 +153,91 @@ impl Rrun {
                 block(s, cx.out)?;
             }
             cx.out.flush()?;
-            if let Some(s) = &mut kept.stderr.spool {
+            if let Some(s) = kept.stderr.spool.as_mut().filter(|s| !s.is_empty()) {
+                // Its own header, so `2>file` reads on its own.
+                writeln!(cx.err, "{header} (stderr)")?;
                 block(s, cx.err)?;
             }
         }
         Ok(())
     }
+
+    /// The title of a group: `web[01-03,05] (4)`.
+    fn title(group: &Group, cx: &Cx) -> String {
+        let names: Vec<&str> = group
+            .hosts
+            .iter()
+            .map(|&i| cx.hosts[i].label.as_str())
+            .collect();
+        format!("{} ({})", fold(&names), names.len())
+    }
+
+    /// Each stderr group on stderr, under its hosts.
+    fn stderr_groups(&mut self, cx: &mut Cx) -> io::Result<()> {
+        for group in self.err_groups.sorted() {
+            let title = format!("{} stderr", Rrun::title(group, cx));
+            let rule = "-".repeat(title.chars().count().min(79));
+            writeln!(cx.err, "{rule}\n{title}\n{rule}")?;
+            block(&mut group.output, cx.err)?;
+        }
+        cx.err.flush()
+    }
+
+    /// `--diff`: each output that is not the most common one, as a
+    /// unified diff against it (`--- web[01-05] (5)`, `+++ web07 (1)`).
+    /// Nothing on stdout when every host printed the same.
+    fn diffs(&mut self, cx: &mut Cx) -> io::Result<()> {
+        let colour = cx.settings.colour_out;
+        let groups = self.out_groups.sorted();
+        if let Some((reference, others)) = groups.split_first_mut() {
+            let ref_title = Rrun::title(reference, cx);
+            let ref_text = text_of(&mut reference.output)?;
+            for group in others {
+                let title = Rrun::title(group, cx);
+                let text = text_of(&mut group.output)?;
+                let diff = similar::TextDiff::from_lines(&ref_text, &text);
+                if colour {
+                    writeln!(cx.out, "\x1b[1m--- {ref_title}\n+++ {title}\x1b[0m")?;
+                } else {
+                    writeln!(cx.out, "--- {ref_title}\n+++ {title}")?;
+                }
+                for hunk in diff.unified_diff().context_radius(3).iter_hunks() {
+                    if colour {
+                        writeln!(cx.out, "\x1b[36m{}\x1b[0m", hunk.header())?;
+                    } else {
+                        writeln!(cx.out, "{}", hunk.header())?;
+                    }
+                    for change in hunk.iter_changes() {
+                        let (sign, c) = match change.tag() {
+                            similar::ChangeTag::Delete => ('-', "31"),
+                            similar::ChangeTag::Insert => ('+', "32"),
+                            similar::ChangeTag::Equal => (' ', ""),
+                        };
+                        let line = change.value();
+                        let line = line.strip_suffix('\n').unwrap_or(line);
+                        if colour && !c.is_empty() {
+                            writeln!(cx.out, "\x1b[{c}m{sign}{line}\x1b[0m")?;
+                        } else {
+                            writeln!(cx.out, "{sign}{line}")?;
+                        }
+                        if change.missing_newline() {
+                            writeln!(cx.out, "\\ No newline at end of file")?;
+                        }
+                    }
+                }
+            }
+        }
+        cx.out.flush()?;
+        self.stderr_groups(cx)
+    }
+}
+
+/// A spooled output as text for diffing (bytes that are not UTF-8 shown
+/// as U+FFFD).
+fn text_of(spool: &mut Spool) -> io::Result<String> {
+    let mut bytes = Vec::new();
+    spool.copy_to(&mut bytes)?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 /// `exit=2` or `signal=KILL` for a failed command.
@@ -179,7 +287,7 @@ impl Display for Rrun {
                 Ok(())
             }
             Msg::Kept(kept) => {
-                if self.mode == Mode::Gather {
+                if matches!(self.mode, Mode::Gather | Mode::Diff) {
                     self.gather(*kept);
                 } else if self.mode != Mode::Stream {
                     self.kept.insert(kept.index, *kept);
@@ -209,41 +317,41 @@ impl Display for Rrun {
                 );
                 writeln!(cx.out, "{line}")
             }
-            Mode::Gather => Ok(()),
+            Mode::Gather | Mode::Diff => {
+                // What went wrong is said as it happens; output waits.
+                if report.status != Status::Ok && report.status != Status::Failed {
+                    let what = report.error.clone().unwrap_or_default();
+                    return trouble(report, &what, cx);
+                }
+                Ok(())
+            }
         }
     }
 
     /// Gathered groups, like `dshbak -c`: the largest first, then by
-    /// their first host, so runs can be compared.
+    /// their first host, so runs can be compared; stdout's groups on
+    /// stdout, then stderr's on stderr.
     fn finish(&mut self, cx: &mut Cx) -> io::Result<()> {
-        for g in &mut self.groups {
-            g.hosts.sort_unstable();
+        if self.mode == Mode::Diff {
+            return self.diffs(cx);
         }
-        self.groups
-            .sort_by_key(|g| (std::cmp::Reverse(g.hosts.len()), g.hosts.first().copied()));
-        for group in &mut self.groups {
-            let names: Vec<&str> = group
-                .hosts
-                .iter()
-                .map(|&i| cx.hosts[i].label.as_str())
-                .collect();
-            let title = format!("{} ({})", fold(&names), names.len());
+        if self.mode != Mode::Gather {
+            return Ok(());
+        }
+        for group in self.out_groups.sorted() {
+            let title = Rrun::title(group, cx);
             let rule = "-".repeat(title.chars().count().min(79));
             if cx.settings.colour_out {
                 writeln!(cx.out, "{rule}\n\x1b[1;36m{title}\x1b[0m\n{rule}")?;
             } else {
                 writeln!(cx.out, "{rule}\n{title}\n{rule}")?;
             }
-            if !group.out.is_empty() {
-                block(&mut group.out, cx.out)?;
+            if !group.output.is_empty() {
+                block(&mut group.output, cx.out)?;
             }
-            cx.out.flush()?;
-            if !group.err.is_empty() {
-                block(&mut group.err, cx.err)?;
-            }
-            cx.err.flush()?;
         }
-        Ok(())
+        cx.out.flush()?;
+        self.stderr_groups(cx)
     }
 }
 

@@ -137,6 +137,13 @@ pub fn tool() -> Tool<Args> {
             "After all hosts finish, print each distinct output once under the folded names of the hosts that produced it, as web[01-03,05] (4) (like dshbak -c or clush -b).",
             |a, _| set_mode(a, Mode::Gather),
         ),
+        F::switch(
+            "diff",
+            None,
+            "After all finish, diff each output against the most common",
+            "After all hosts finish, take the stdout most hosts printed as the reference and print every other one as a unified diff against it, under --- REFERENCE-HOSTS (N) and +++ HOSTS (N) (as clush --diff): configuration drift across a fleet in one command (rrun --diff cat /etc/nginx/nginx.conf). Nothing is printed on stdout when every host printed the same. Each distinct output is read into memory to be compared. stderr is grouped as with -g, on stderr.",
+            |a, _| set_mode(a, Mode::Diff),
+        ),
         F::value(
             "outdir",
             Some('o'),
@@ -231,6 +238,7 @@ fn set_mode(a: &mut Args, mode: Mode) -> Result<(), String> {
     let name = |m: Mode| match m {
         Mode::Inline => "--inline",
         Mode::Gather => "--gather",
+        Mode::Diff => "--diff",
         Mode::Json => "--json",
         Mode::Stream => "",
     };
@@ -349,6 +357,7 @@ fn prepare(args: Args) -> Result<Option<Plan>, String> {
         (false, m) => m,
         (true, Mode::Stream) => Mode::Json,
         (true, Mode::Inline) => return Err("--json and --inline cannot be used together".into()),
+        (true, Mode::Diff) => return Err("--json and --diff cannot be used together".into()),
         (true, _) => return Err("--json and --gather cannot be used together".into()),
     };
     let targets = args.fleet.targets(args.stdin.then_some("-I"))?;
