@@ -76,6 +76,10 @@ _rrun() {
             COMPREPLY=($(compgen -f -- "$cur"))
             return
             ;;
+        --sudo-user)
+            COMPREPLY=()
+            return
+            ;;
         -o|--outdir)
             COMPREPLY=($(compgen -d -- "$cur"))
             return
@@ -90,7 +94,7 @@ _rrun() {
             ;;
     esac
     if [[ "$cur" == -* ]]; then
-        COMPREPLY=($(compgen -W "-H --host --hosts -x --exclude --exclude-hosts --list-hosts --list-groups -l --user -i --identity --port -F --config -O --ssh-option -A --ask-password --host-key -p --fanout --connect-timeout --retry --failed --log --ssh -v --verbose -q --quiet --json -t --timeout -I --stdin --script -G --show-config -N --no-prefix -S --largest-exit --inline -g --gather --diff -o --outdir -e --errdir --color --help -h --version" -- "$cur"))
+        COMPREPLY=($(compgen -W "-H --host --hosts -x --exclude --exclude-hosts --list-hosts --list-groups -l --user -i --identity --port -F --config -O --ssh-option -A --ask-password --host-key -p --fanout --connect-timeout --retry --failed --log --ssh -v --verbose -q --quiet --json -t --timeout -I --stdin --script -G --show-config -N --no-prefix --sudo --sudo-user --pty -S --largest-exit --inline -g --gather --diff -o --outdir -e --errdir --color --help -h --version" -- "$cur"))
     else
         COMPREPLY=()
     fi

@@ -1205,11 +1205,22 @@ fn proxy_jump_goes_through_the_bastion() {
 /// the screen, types `typed` (as a person would: after the prompt turned
 /// echo off). Returns the exit code and everything the terminal showed.
 fn on_terminal(dir: &Dir, args: &str, prompt: &str, typed: &str) -> (i32, String) {
+    on_terminal_shell(
+        dir,
+        &format!("{} {args}", util::binary("rrun").display()),
+        prompt,
+        typed,
+    )
+}
+
+/// [`on_terminal`] for a shell command line (`$RRUN` is the binary).
+fn on_terminal_shell(dir: &Dir, line: &str, prompt: &str, typed: &str) -> (i32, String) {
     use std::io::Write;
     use std::sync::{Arc, Mutex};
     let mut child = Command::new("script")
         .args(["-q", "-e", "-c"])
-        .arg(format!("{} {args}", util::binary("rrun").display()))
+        .arg(line)
+        .env("RRUN", util::binary("rrun"))
         .arg("/dev/null")
         .current_dir(dir.path())
         .env("TERM", "xterm")
@@ -1718,4 +1729,141 @@ fn ssh_options_for_one_run_win_over_the_config() {
             .expect_exit_text(2);
         assert!(err.contains(says), "{bad}: {err}");
     }
+}
+
+/// sudoers for the sudo tests: PASSWORD_USER may run anything after its
+/// password; `fleettty` too, but only from a terminal (requiretty).
+fn sudoers() {
+    use std::io::Write;
+    let _ = Command::new("useradd")
+        .args(["-m", "-s", "/bin/sh", "fleettty"])
+        .status();
+    let mut chpasswd = Command::new("chpasswd")
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(chpasswd.stdin.take().unwrap(), "fleettty:{PASSWORD}").unwrap();
+    assert!(chpasswd.wait().unwrap().success());
+    let path = "/etc/sudoers.d/fleetkit-tests";
+    std::fs::write(
+        path,
+        format!(
+            "Defaults:{PASSWORD_USER},fleettty lecture=never\n{PASSWORD_USER} ALL=(ALL) ALL\n\
+             Defaults:fleettty requiretty\nfleettty ALL=(ALL) ALL\n"
+        ),
+    )
+    .unwrap();
+    assert!(
+        Command::new("chmod")
+            .args(["440", path])
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert!(
+        Command::new("visudo")
+            .args(["-c", "-q"])
+            .status()
+            .unwrap()
+            .success()
+    );
+}
+
+#[test]
+fn sudo_asks_once_and_the_password_is_never_shown() {
+    sudoers();
+    let fleet = Fleet::start(2);
+    let dir = Dir::new("rrun-sudo");
+    let base = format!(
+        "--color=never -F {} --hosts {} -l {PASSWORD_USER} --sudo",
+        fleet.config().display(),
+        fleet.hosts_file().display()
+    );
+    let prompt = "[sudo] password on the hosts";
+    // The right password: root on every host, asked once, and nowhere
+    // in the output, the -o files, the log or JSON.
+    let (code, screen) = on_terminal(
+        &dir,
+        &format!("{base} -o out --log log 'id -u; whoami'"),
+        prompt,
+        &format!("{PASSWORD}\r"),
+    );
+    assert_eq!(code, 0, "{screen}");
+    assert_eq!(screen.matches(prompt).count(), 1, "{screen}");
+    assert!(screen.contains("127.0.0.2: root"), "{screen}");
+    assert!(screen.contains("127.0.0.3: 0"), "{screen}");
+    assert!(
+        !screen.contains(PASSWORD) && !screen.contains("fleetkit-sudo"),
+        "{screen}"
+    );
+    for f in ["out/127.0.0.2", "out/127.0.0.3", "log"] {
+        let text = std::fs::read_to_string(dir.join(f)).unwrap();
+        assert!(
+            !text.contains(PASSWORD) && !text.contains("fleetkit-sudo"),
+            "{f}: {text}"
+        );
+    }
+    assert_eq!(
+        std::fs::read_to_string(dir.join("out/127.0.0.2")).unwrap(),
+        "0\nroot\n"
+    );
+    let (code, screen) = on_terminal(
+        &dir,
+        &format!("{base} --json 'id -un'"),
+        prompt,
+        &format!("{PASSWORD}\r"),
+    );
+    assert_eq!(code, 0, "{screen}");
+    assert!(screen.contains(r#""stdout":"root\n""#), "{screen}");
+    assert!(!screen.contains(PASSWORD), "{screen}");
+    // -I still works: the command's input follows the password.
+    let (code, screen) = on_terminal_shell(
+        &dir,
+        &format!("printf 'line one\\nline two\\n' | \"$RRUN\" {base} -I 'id -un; wc -l'"),
+        prompt,
+        &format!("{PASSWORD}\r"),
+    );
+    assert_eq!(code, 0, "{screen}");
+    assert!(screen.contains("127.0.0.2: root"), "{screen}");
+    assert!(screen.contains("127.0.0.2: 2"), "{screen}");
+    // A wrong password: auth on every host, in sudo's words, said once.
+    let marker = dir.join("ran");
+    let (code, screen) = on_terminal(
+        &dir,
+        &format!("{base} 'touch {}'", marker.display()),
+        prompt,
+        "wrong password\r",
+    );
+    assert_eq!(code, 3, "{screen}");
+    assert!(screen.contains("auth: sudo refused: "), "{screen}");
+    assert!(screen.contains("2 hosts: 2 auth"), "{screen}");
+    assert_eq!(
+        screen.matches("incorrect password attempt").count(),
+        2,
+        "{screen}"
+    );
+    assert!(!marker.exists());
+    // A host whose sudoers requires a terminal needs --pty.
+    let tty = format!(
+        "--color=never -F {} --hosts {} -l fleettty --sudo",
+        fleet.config().display(),
+        fleet.hosts_file().display()
+    );
+    let (code, screen) = on_terminal(
+        &dir,
+        &format!("{tty} whoami"),
+        prompt,
+        &format!("{PASSWORD}\r"),
+    );
+    assert_eq!(code, 3, "{screen}");
+    assert!(screen.contains("you must have a tty"), "{screen}");
+    let (code, screen) = on_terminal(
+        &dir,
+        &format!("{tty} --pty whoami"),
+        prompt,
+        &format!("{PASSWORD}\r"),
+    );
+    assert_eq!(code, 0, "{screen}");
+    assert!(screen.contains("127.0.0.3: root"), "{screen}");
+    assert!(!screen.contains(PASSWORD), "{screen}");
 }

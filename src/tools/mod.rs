@@ -4,3 +4,4 @@ pub mod confcheck;
 pub mod jpretty;
 pub mod rcp;
 pub mod rrun;
+pub mod sudo;

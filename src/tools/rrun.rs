@@ -9,7 +9,7 @@ use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::cli::flag::{Positional, path, with_common};
+use crate::cli::flag::{Positional, path, text, with_common};
 use crate::cli::{self, Common, Flag, Hint, Tool, ToolArgs, exit};
 use crate::engine::{self, Failure, Finish, Job, Work};
 use crate::fleet::{self, FleetArgs};
@@ -29,6 +29,9 @@ pub struct Args {
     stdin: bool,
     no_prefix: bool,
     largest_exit: bool,
+    /// `--sudo` (`Some(None)`: as root) and `--sudo-user`.
+    sudo: Option<Option<String>>,
+    pty: bool,
     script: Option<PathBuf>,
     mode: Mode,
     outdir: Option<PathBuf>,
@@ -110,6 +113,37 @@ pub fn tool() -> Tool<Args> {
             "Print each output line as the host printed it, without the host: prefix (as pdsh -N and clush -N). Lines stay whole and are never interleaved.",
             |a, _| {
                 a.no_prefix = true;
+                Ok(())
+            },
+        ),
+        F::switch(
+            "sudo",
+            None,
+            "Run the command as root through sudo, one password for all",
+            "Run the command as root through sudo on every host. On a terminal, the password is asked once before any host starts (Enter for none, where sudoers says NOPASSWD) and given to each host's sudo on its standard input, never in an argument list; it never appears in output, -o files, --log or JSON. A host whose sudo refuses it is reported as auth and is never sent it twice; sudo's own words say why. -I still works: the command's standard input follows the password. Hosts whose sudoers require a terminal (requiretty) need --pty. The host's login shell must be a POSIX shell.",
+            |a, _| {
+                a.sudo.get_or_insert(None);
+                Ok(())
+            },
+        ),
+        F::value(
+            "sudo-user",
+            None,
+            ("USER", other),
+            "With sudo, run the command as USER instead of root",
+            "Run the command as USER through sudo (sudo -u USER); implies --sudo.",
+            |a, v| {
+                a.sudo = Some(Some(text(v)?.to_string()));
+                Ok(())
+            },
+        ),
+        F::switch(
+            "pty",
+            None,
+            "Run the command on a pseudo-terminal",
+            "Run the command on a pseudo-terminal, as ssh -tt does, for hosts whose sudoers require a terminal (requiretty) and programs that behave differently on one. Its stderr then arrives with its stdout; end of input still reaches it (-I). -t implies it.",
+            |a, _| {
+                a.pty = true;
                 Ok(())
             },
         ),
@@ -348,9 +382,8 @@ fn prepare(args: Args) -> Result<Option<Plan>, String> {
     if args.stdin && script_input.is_some() {
         return Err("--script and -I both need the remote standard input; use one".to_string());
     }
-    if args.timeout.is_some()
-        && let Some(body) = script_input.take()
-    {
+    let pty = args.pty || args.timeout.is_some();
+    if pty && let Some(body) = script_input.take() {
         command = here_document(command, &body)?;
     }
     let mode = match (args.fleet.json, args.mode) {
@@ -372,6 +405,21 @@ fn prepare(args: Args) -> Result<Option<Plan>, String> {
         Some(buf)
     } else {
         script_input
+    };
+    // The sudo password: asked once, before any host starts.
+    let sudo = match &args.sudo {
+        None => None,
+        Some(user) => {
+            use crate::ssh::auth::Prompter;
+            let password = cli::prompt::Terminal
+                .secret("[sudo] password on the hosts (Enter if none is needed): ")
+                .map_err(|e| format!("--sudo: {e}"))?;
+            Some(super::sudo::Sudo::new(user.clone(), password))
+        }
+    };
+    let (command, input) = match &sudo {
+        Some(s) => (s.wrap(&command), s.input(input.as_deref())),
+        None => (command, input),
     };
     let hosts = args.fleet.resolve(targets)?;
     for (flag, dir) in [("-o", &args.outdir), ("-e", &args.errdir)] {
@@ -395,7 +443,8 @@ fn prepare(args: Args) -> Result<Option<Plan>, String> {
         job: RunCommand {
             command,
             input,
-            pty: args.timeout.is_some(),
+            pty,
+            sudo,
         },
         mode,
         args,
@@ -406,8 +455,10 @@ fn prepare(args: Args) -> Result<Option<Plan>, String> {
 struct RunCommand {
     command: Vec<u8>,
     input: Option<Vec<u8>>,
-    /// On a pseudo-terminal (with -t), so the deadline hangs it up.
+    /// On a pseudo-terminal (--pty, -t: the deadline hangs it up).
     pty: bool,
+    /// `--sudo`: its part is taken out of the output.
+    sudo: Option<super::sudo::Sudo>,
 }
 
 impl Job<Link> for RunCommand {
@@ -419,9 +470,17 @@ impl Job<Link> for RunCommand {
             deadline: work.deadline,
         };
         let stop = work.stop.clone();
+        let Some(sudo) = &self.sudo else {
+            let exit = conn.exec(&exec, &stop, &mut |stream, bytes| {
+                work.output(stream, bytes)
+            })?;
+            return Ok(Finish::command(exit));
+        };
+        let mut filter = sudo.filter();
         let exit = conn.exec(&exec, &stop, &mut |stream, bytes| {
-            work.output(stream, bytes)
+            filter.feed(stream, bytes, &mut |s, b| work.output(s, b))
         })?;
+        filter.finish(&mut |s, b| work.output(s, b))?;
         Ok(Finish::command(exit))
     }
 }
