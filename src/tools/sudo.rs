@@ -13,7 +13,7 @@
 //! Markers (a random token per run) on the command's stderr say which
 //! happened; the password is never in an argument list on either side.
 
-use crate::outcome::{Failure, Stream};
+use crate::outcome::{Failure, OnOutput, Stream};
 use crate::ssh::{shell_quote, shell_quote_bytes};
 
 /// What `--sudo` needs to wrap a command.
@@ -103,7 +103,7 @@ impl Filter {
         &mut self,
         stream: Stream,
         bytes: &[u8],
-        out: &mut dyn FnMut(Stream, &[u8]) -> Result<(), Failure>,
+        out: &mut OnOutput<'_>,
     ) -> Result<(), Failure> {
         if self.started {
             return out(stream, bytes);
@@ -166,7 +166,7 @@ impl Filter {
     /// never started says why in sudo's words).
     pub fn finish(
         &mut self,
-        out: &mut dyn FnMut(Stream, &[u8]) -> Result<(), Failure>,
+        out: &mut OnOutput<'_>,
     ) -> Result<(), Failure> {
         for (s, l) in std::mem::take(&mut self.said) {
             out(s, &l)?;
