@@ -1324,6 +1324,33 @@ fn a_live_count_on_a_terminal() {
     assert!(screen.contains("\r\u{1b}[K[2/2] 2 ok"), "{screen:?}");
     assert!(screen.ends_with("2 hosts: 2 ok\r\n"), "{screen:?}");
     assert_eq!(util::line_count(dir.join("out.json")), 2);
+    // In the default mode too, with lines on the same terminal: the count
+    // is cleared before each line, so every line arrives whole.
+    let fleet = Fleet::start(6);
+    let args = format!(
+        "--color=never -p 2 -F {} --hosts {} 'sleep 0.5; echo line one; sleep 0.3; echo line two'",
+        fleet.config().display(),
+        fleet.hosts_file().display()
+    );
+    let (code, screen) = on_terminal(&dir, &args, "", "");
+    assert_eq!(code, 0, "{screen:?}");
+    assert!(screen.contains("\r\u{1b}[K[2/6] 2 ok"), "{screen:?}");
+    for a in &fleet.addrs {
+        for line in ["line one", "line two"] {
+            // Whole: after a line break or an erased count, never after
+            // the count's text.
+            let whole = format!("{a}: {line}\r\n");
+            let at = screen
+                .find(&whole)
+                .unwrap_or_else(|| panic!("{whole:?} in {screen:?}"));
+            let before = &screen[..at];
+            assert!(
+                before.ends_with('\n') || before.ends_with("\r\u{1b}[K"),
+                "{whole:?} after {:?}",
+                &before[before.len().saturating_sub(40)..]
+            );
+        }
+    }
 }
 
 #[test]
@@ -1415,22 +1442,55 @@ fn hashed_known_hosts_entries_are_read() {
 
 #[test]
 fn host_names_are_coloured_when_asked() {
-    let fleet = Fleet::start(1);
+    // A neutral colour per host (never red or green, which read as
+    // failure and success), the same in every run; the summary's classes
+    // coloured.
+    let fleet = Fleet::start(2);
     let dir = Dir::new("rrun-colour");
-    let (out, err) = fleet
-        .rrun(&dir)
-        .args(["--color=always", "echo", "out;", "echo", "err", ">&2"])
-        .expect_exit_text(0);
-    assert_eq!(out, "\x1b[36m127.0.0.2\x1b[0m: out\n");
-    assert!(
-        err.starts_with("\x1b[36m127.0.0.2\x1b[0m: err\n"),
-        "{err:?}"
-    );
+    let colours: Vec<String> = (0..2)
+        .map(|_| {
+            let (out, err) = fleet
+                .rrun(&dir)
+                .args([
+                    "--color=always",
+                    "-H",
+                    "127.0.0.2",
+                    "echo out; echo err >&2; [ $(hostname) = host0 ]",
+                ])
+                .expect_exit_text(1);
+            let line = out
+                .lines()
+                .find(|l| l.contains("127.0.0.2"))
+                .unwrap()
+                .to_string();
+            assert!(line.ends_with("127.0.0.2\x1b[0m: out"), "{line:?}");
+            let code = line
+                .trim_start_matches("\x1b[")
+                .split('m')
+                .next()
+                .unwrap()
+                .to_string();
+            assert!(
+                ["36", "34", "35", "96", "94", "95"].contains(&code.as_str()),
+                "{code}"
+            );
+            assert!(
+                err.contains(&format!("\x1b[{code}m127.0.0.2\x1b[0m: err\n")),
+                "{err:?}"
+            );
+            assert!(
+                err.contains("\x1b[32m1 ok\x1b[0m, \x1b[31m1 failed\x1b[0m"),
+                "{err:?}"
+            );
+            code
+        })
+        .collect();
+    assert_eq!(colours[0], colours[1]);
     let (out, _) = fleet
         .rrun(&dir)
         .args(["--color=never", "echo", "out"])
         .expect_exit_text(0);
-    assert_eq!(out, "127.0.0.2: out\n");
+    assert_eq!(sorted_lines(&out), ["127.0.0.2: out", "127.0.0.3: out"]);
 }
 
 #[test]

@@ -43,8 +43,18 @@ impl Mode {
     }
 }
 
-/// Colours for host names, picked by position so neighbours differ.
-const HOST_COLOURS: [&str; 6] = ["36", "33", "35", "32", "34", "31"];
+/// Colours for host names: neutral ones (no red or green, which read as
+/// failure and success), one per host, the same in every run.
+const HOST_COLOURS: [&str; 6] = ["36", "34", "35", "96", "94", "95"];
+
+/// A host's colour, from its name (FNV-1a), so it is stable across runs
+/// and host lists.
+fn host_colour(label: &str) -> &'static str {
+    let hash = label.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    HOST_COLOURS[(hash % HOST_COLOURS.len() as u64) as usize]
+}
 
 /// One distinct output and the hosts that printed it.
 struct Group {
@@ -275,7 +285,7 @@ impl Display for Rrun {
                 if !self.prefix {
                     // No prefix: the line as the host printed it.
                 } else if colour {
-                    let c = HOST_COLOURS[index % HOST_COLOURS.len()];
+                    let c = host_colour(label);
                     write!(w, "\x1b[{c}m{label}\x1b[0m{mark} ")?;
                 } else {
                     write!(w, "{label}{mark} ")?;

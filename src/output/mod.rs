@@ -194,8 +194,13 @@ impl Run {
                     return;
                 }
             };
-            if let Some(p) = &mut self.progress {
-                let _ = p.erase(&mut self.err);
+            if let Some(p) = &mut self.progress
+                && p.erase(&mut self.err).unwrap_or(false)
+                && self.out_is_terminal
+            {
+                // The erase must reach the terminal before a line on
+                // stdout does, or it would wipe that line.
+                self.err.settle(Duration::from_millis(100));
             }
             let result = match event {
                 Event::Out(msg) => {
@@ -321,7 +326,7 @@ impl Run {
             self.local_error = true;
         }
         if !self.settings.quiet {
-            let _ = self.tally.write(&mut self.err);
+            let _ = self.tally.write(&mut self.err, self.settings.colour_err);
         }
         if !self.files_failed.is_empty() {
             let _ = writeln!(

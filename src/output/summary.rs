@@ -95,15 +95,38 @@ impl Tally {
     }
 
     /// The whole summary.
-    pub fn write(&self, w: &mut dyn Write) -> io::Result<()> {
-        writeln!(w, "{}", self.headline())?;
+    pub fn write(&self, w: &mut dyn Write, colour: bool) -> io::Result<()> {
+        let paint = |status: Status, text: &str| {
+            if !colour {
+                return text.to_string();
+            }
+            let c = match status {
+                Status::Ok => "32",
+                Status::Failed => "31",
+                Status::Interrupted => "35",
+                // Not reached or not finished: the host, not the command.
+                _ => "33",
+            };
+            format!("\x1b[{c}m{text}\x1b[0m")
+        };
+        let mut headline = self.headline();
+        if colour && let Some((noun, _)) = headline.split_once(": ") {
+            let parts: Vec<String> = self
+                .counts
+                .iter()
+                .map(|(s, n)| paint(*s, &format!("{n} {}", s.name())))
+                .collect();
+            headline = format!("{noun}: {}", parts.join(", "));
+        }
+        writeln!(w, "{headline}")?;
         for ((status, detail), labels) in &self.others {
             let detail = if detail.is_empty() {
                 String::new()
             } else {
                 format!(" {detail}")
             };
-            writeln!(w, "  {}{detail}: {}", status.name(), fold(labels))?;
+            let class = paint(*status, &format!("{}{detail}", status.name()));
+            writeln!(w, "  {class}: {}", fold(labels))?;
         }
         Ok(())
     }
@@ -166,22 +189,25 @@ impl Progress {
         });
         write!(
             err,
-            "\r\x1b[K[{}/{}] {counts}{moved}",
-            tally.done, tally.total
+            "\r\x1b[K[{}/{}] {counts}{moved} · {}s",
+            tally.done,
+            tally.total,
+            self.started.elapsed().as_secs()
         )?;
         err.flush()?;
         self.shown = true;
         Ok(())
     }
 
-    /// Clears the line before other output.
-    pub fn erase(&mut self, err: &mut dyn Write) -> io::Result<()> {
+    /// Clears the line before other output; whether there was one.
+    pub fn erase(&mut self, err: &mut dyn Write) -> io::Result<bool> {
         if self.shown {
             write!(err, "\r\x1b[K")?;
             err.flush()?;
             self.shown = false;
+            return Ok(true);
         }
-        Ok(())
+        Ok(false)
     }
 }
 

@@ -492,7 +492,7 @@ fn execute(plan: Plan) -> i32 {
         mode,
         args,
     } = plan;
-    let mut settings = output::Settings {
+    let settings = output::Settings {
         tool: "rrun",
         failed: args.fleet.failed.clone(),
         log: args.fleet.log.clone(),
@@ -504,10 +504,6 @@ fn execute(plan: Plan) -> i32 {
         quiet: args.fleet.quiet,
         largest_exit: args.largest_exit,
     };
-    if mode == Mode::Stream && std::io::stdout().is_terminal() {
-        // Lines and the live count would fight over one terminal.
-        settings.progress = false;
-    }
     if let Err(e) = settings.check() {
         exit::report("rrun", e);
         return exit::USAGE;

@@ -164,10 +164,7 @@ impl Filter {
 
     /// The end of output: whatever was held is passed on (a command that
     /// never started says why in sudo's words).
-    pub fn finish(
-        &mut self,
-        out: &mut OnOutput<'_>,
-    ) -> Result<(), Failure> {
+    pub fn finish(&mut self, out: &mut OnOutput<'_>) -> Result<(), Failure> {
         for (s, l) in std::mem::take(&mut self.said) {
             out(s, &l)?;
         }
