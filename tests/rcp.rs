@@ -443,7 +443,7 @@ fn a_terminal_sees_the_bytes_move(ssh: &str) {
     let tty = String::from_utf8_lossy(&seen.stdout);
     assert!(tty.contains("of 60.0 MB ("), "{tty}");
     assert!(tty.contains("MB/s"), "{tty}");
-    assert!(tty.contains("2 hosts: 2 ok"), "{tty}");
+    assert!(tty.contains("2 hosts: \x1b[32m2 ok\x1b[0m"), "{tty}");
     let out = std::fs::read_to_string(dir.join("out")).unwrap();
     assert_eq!(out.lines().count(), 2, "{out}");
 }

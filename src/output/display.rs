@@ -400,6 +400,11 @@ impl Display for PerHost {
 
 /// `tool: host: status: what went wrong` on stderr.
 fn trouble(report: &Report, what: &str, cx: &mut Cx) -> io::Result<()> {
+    // A signal ends many hosts at once: the summary folds them, one line
+    // per class, rather than a line per host.
+    if report.status == Status::Interrupted {
+        return Ok(());
+    }
     writeln!(
         cx.err,
         "{}: {}: {}: {what}",

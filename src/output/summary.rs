@@ -42,6 +42,14 @@ impl Tally {
         let exit_detail = match (status, &report.exit.signal, report.exit.code) {
             (Status::Failed, Some(sig), _) => format!("signal={sig}"),
             (Status::Failed, None, Some(code)) => format!("exit={code}"),
+            (Status::Interrupted, _, _)
+                if report
+                    .error
+                    .as_deref()
+                    .is_some_and(|e| e.starts_with("not started")) =>
+            {
+                "(not started)".to_string()
+            }
             _ => String::new(),
         };
         let code = match report.exit.shell_status() {
