@@ -1293,6 +1293,62 @@ fn an_encrypted_key_asks_its_passphrase_once_for_all_hosts() {
         .args(["-H", "127.0.0.2", "true"])
         .expect_exit_text(3);
     assert!(err.contains("(encrypted, no terminal to ask)"), "{err}");
+    // A mistyped passphrase is asked again (as ssh does), not failed on
+    // every host.
+    let (code, screen) = on_terminal(
+        &dir,
+        &args,
+        "Enter passphrase for key",
+        &format!("not it\n{PASSPHRASE}\n"),
+    );
+    assert_eq!(code, 0, "{screen}");
+    assert_eq!(
+        screen.matches("Bad passphrase, try again").count(),
+        1,
+        "{screen}"
+    );
+    assert!(
+        !screen.contains(PASSPHRASE) && !screen.contains("not it"),
+        "{screen}"
+    );
+    // Three wrong ones: auth, said once, with why.
+    let (code, screen) = on_terminal(&dir, &args, "Enter passphrase for key", "a\nb\nc\n");
+    assert_eq!(code, 3, "{screen}");
+    assert!(screen.contains("wrong passphrase, 3 tries"), "{screen}");
+}
+
+#[test]
+fn ask_password_without_a_terminal_and_a_gone_agent_are_said() {
+    let fleet = Fleet::start(1);
+    let dir = Dir::new("rrun-no-tty");
+    // setsid: no controlling terminal, as under cron or CI.
+    let out = Command::new("setsid")
+        .arg("-w")
+        .arg(util::binary("rrun"))
+        .arg("-F")
+        .arg(fleet.config())
+        .args(["-A", "-H", "127.0.0.2", "true"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("-A asks for the password on the terminal"),
+        "{err}"
+    );
+    // SSH_AUTH_SOCK left from a closed session.
+    client_config(&dir, &fleet, "fleet", "  IdentitiesOnly no\n");
+    let (_, err) = dir
+        .command("rrun")
+        .env("SSH_AUTH_SOCK", dir.join("gone.sock"))
+        .env("HOME", dir.path())
+        .args(["-F", "config", "-H", "127.0.0.2", "true"])
+        .expect_exit_text(3);
+    assert!(
+        err.contains("gone.sock (the socket does not exist)"),
+        "{err}"
+    );
 }
 
 #[test]

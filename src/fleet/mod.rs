@@ -521,6 +521,18 @@ impl Links {
     ) -> Result<Links, String> {
         use crate::ssh::link::Transport;
         use crate::ssh::openssh;
+        if opts.ask_password
+            && std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open("/dev/tty")
+                .is_err()
+        {
+            return Err(
+                "-A asks for the password on the terminal, and there is none here (no /dev/tty); use keys or an agent"
+                    .to_string(),
+            );
+        }
         let have_ssh = openssh::available();
         let config = opts.ssh_config().unwrap_or_default();
         let mut chosen = Vec::new();

@@ -62,18 +62,36 @@ impl Credentials {
         }
     }
 
-    /// The passphrase of an encrypted key, asked once per key file.
-    fn passphrase(&self, key: &Path) -> Answer {
+    /// The passphrase of an encrypted key, asked once per key file for
+    /// every host. An OpenSSH-format key is opened here with it first: a
+    /// mistyped passphrase is asked again (three tries, as ssh), rather
+    /// than failing every host.
+    fn passphrase(&self, key: &Path, text: &[u8]) -> Answer {
         let _one = self.prompt.lock().map_err(|_| "prompt lock".to_string())?;
         let mut known = self.passphrases.lock().map_err(|_| "lock".to_string())?;
         if let Some((_, p)) = known.iter().find(|(k, _)| k == key) {
             return p.clone();
         }
-        let p = self
-            .prompter
-            .secret(&format!("Enter passphrase for key '{}': ", key.display()));
-        known.push((key.to_path_buf(), p.clone()));
-        p
+        let parsed = std::str::from_utf8(text)
+            .ok()
+            .and_then(|t| ssh_key::PrivateKey::from_openssh(t).ok());
+        let mut answer = Ok(None);
+        for attempt in 0..3 {
+            let prompt = if attempt == 0 {
+                format!("Enter passphrase for key '{}': ", key.display())
+            } else {
+                "Bad passphrase, try again: ".to_string()
+            };
+            answer = self.prompter.secret(&prompt);
+            match (&answer, &parsed) {
+                (Ok(Some(p)), Some(k)) if k.decrypt(p.as_bytes()).is_err() => {
+                    answer = Err("wrong passphrase, 3 tries".to_string());
+                }
+                _ => break,
+            }
+        }
+        known.push((key.to_path_buf(), answer.clone()));
+        answer
     }
 
     fn password(&self, user: &str) -> Answer {
@@ -121,13 +139,32 @@ pub fn authenticate(sess: &Session, login: &Login, creds: &Credentials) -> Resul
         AgentChoice::None => None,
         AgentChoice::Socket(p) => Some(p.clone()),
     };
-    if !identities_only
-        && let Some(socket) = agent_socket
-        && let Ok(mut agent) = sess.agent()
-        && agent.set_identity_path(&socket).is_ok()
-        && agent.connect().is_ok()
-        && agent.list_identities().is_ok()
-    {
+    let agent = match agent_socket.filter(|_| !identities_only) {
+        None => None,
+        Some(socket) => {
+            let connected = sess.agent().ok().and_then(|mut agent| {
+                (agent.set_identity_path(&socket).is_ok()
+                    && agent.connect().is_ok()
+                    && agent.list_identities().is_ok())
+                .then_some(agent)
+            });
+            if connected.is_none() {
+                // Said, so "no agent" is not a mystery (a stale
+                // SSH_AUTH_SOCK from a closed session).
+                tried.push(format!(
+                    "no agent at {} ({})",
+                    socket.display(),
+                    if socket.exists() {
+                        "nothing answers there"
+                    } else {
+                        "the socket does not exist"
+                    }
+                ));
+            }
+            connected
+        }
+    };
+    if let Some(agent) = agent {
         let identities = agent.identities().unwrap_or_default();
         tried.push(format!("{} agent identities", identities.len()));
         for id in identities {
@@ -167,7 +204,7 @@ pub fn authenticate(sess: &Session, login: &Login, creds: &Credentials) -> Resul
                 ));
                 continue;
             }
-            match creds.passphrase(&key) {
+            match creds.passphrase(&key, &text) {
                 Ok(Some(p)) => Some(p),
                 Ok(None) => {
                     tried.push(format!("{} (encrypted, no terminal to ask)", key.display()));
@@ -204,7 +241,10 @@ pub fn authenticate(sess: &Session, login: &Login, creds: &Credentials) -> Resul
         }
     }
     if tried.is_empty() {
-        tried.push("no agent, no key files".to_string());
+        tried.push(
+            "no agent (SSH_AUTH_SOCK is not set) and no key files (~/.ssh/id_ed25519, id_ecdsa, id_rsa do not exist, and neither -i nor IdentityFile names one)"
+                .to_string(),
+        );
     }
     Err(format!(
         "authentication as {user} failed (tried {})",
