@@ -3,6 +3,12 @@ _jpretty() {
     local cur prev
     cur="${COMP_WORDS[COMP_CWORD]}"
     prev="${COMP_WORDS[COMP_CWORD-1]}"
+    # --opt=value: bash splits at the =.
+    if [[ "$cur" == = ]]; then
+        cur=""
+    elif [[ "$prev" == = && $COMP_CWORD -ge 2 ]]; then
+        prev="${COMP_WORDS[COMP_CWORD-2]}"
+    fi
     case "$prev" in
         --indent)
             COMPREPLY=()

@@ -3,6 +3,22 @@ _rrun() {
     local cur prev
     cur="${COMP_WORDS[COMP_CWORD]}"
     prev="${COMP_WORDS[COMP_CWORD-1]}"
+    # --opt=value: bash splits at the =.
+    if [[ "$cur" == = ]]; then
+        cur=""
+    elif [[ "$prev" == = && $COMP_CWORD -ge 2 ]]; then
+        prev="${COMP_WORDS[COMP_CWORD-2]}"
+    fi
+    local i=1 w
+    while [[ $i -lt $COMP_CWORD ]]; do
+        w="${COMP_WORDS[i]}"
+        case "$w" in
+            --) COMPREPLY=(); return ;;
+            -H|--host|--hosts|-x|--exclude|--exclude-hosts|-l|--user|-i|--identity|--port|-F|--config|-O|--ssh-option|--host-key|-p|--fanout|--connect-timeout|--retry|--failed|--log|--ssh|-t|--timeout|--script|--sudo-user|-o|--outdir|-e|--errdir|--color) [[ "${COMP_WORDS[i+1]}" == = ]] && i=$((i+1)); i=$((i+2)); continue ;;
+            -*) [[ "${COMP_WORDS[i+1]}" == = ]] && i=$((i+2)); i=$((i+1)); continue ;;
+            *) COMPREPLY=(); return ;;
+        esac
+    done
     case "$prev" in
         -H|--host)
             COMPREPLY=()

@@ -85,3 +85,95 @@ fn generated_files_are_valid_for_their_readers() {
         }
     }
 }
+
+/// What bash's completion offers for `words` (the last is being typed),
+/// as bash would call the function.
+fn bash_completes(tool: &str, words: &[&str]) -> String {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
+    let script = format!(
+        "source {}; COMP_WORDS=({}); COMP_CWORD={}; COMPREPLY=(); _{tool}; echo \"${{COMPREPLY[*]}}\"",
+        root.join(format!("completions/{tool}.bash")).display(),
+        quoted.join(" "),
+        words.len() - 1
+    );
+    let out = Command::new("bash").arg("-c").arg(script).output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[test]
+fn completions_offer_values_after_an_equals_sign_and_no_options_after_the_command() {
+    // bash splits --host-key=VALUE at the `=`.
+    assert_eq!(
+        bash_completes("rrun", &["rrun", "--host-key", "=", ""]),
+        "strict accept-new off"
+    );
+    assert_eq!(
+        bash_completes("rrun", &["rrun", "--host-key", "=", "st"]),
+        "strict"
+    );
+    assert_eq!(
+        bash_completes("rrun", &["rrun", "--ssh", ""]),
+        "auto native openssh"
+    );
+    assert_eq!(
+        bash_completes("rrun", &["rrun", "-H", "web1", "--su"]),
+        "--sudo --sudo-user"
+    );
+    assert_eq!(
+        bash_completes(
+            "rrun",
+            &["rrun", "--color", "=", "never", "-x", "w", "--pt"]
+        ),
+        "--pty"
+    );
+    // After the remote command, rrun's options are not offered.
+    assert_eq!(
+        bash_completes("rrun", &["rrun", "-H", "web1", "uptime", "--"]),
+        ""
+    );
+    assert_eq!(bash_completes("rrun", &["rrun", "-p", "4", "ls", "-"]), "");
+    // fish: the same, by `complete -C`.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let fish = |line: &str| {
+        let out = Command::new("fish")
+            .arg("-c")
+            .arg(format!(
+                "source {}; complete -C '{line}'",
+                root.join("completions/rrun.fish").display()
+            ))
+            .output()
+            .expect("fish (scripts/test installs it)");
+        assert!(out.status.success(), "{out:?}");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let mut words: Vec<String> = text
+            .lines()
+            .map(|l| l.split('\t').next().unwrap_or("").to_string())
+            .collect();
+        words.sort();
+        words.join(" ")
+    };
+    assert_eq!(
+        fish("rrun --host-key="),
+        "--host-key=accept-new --host-key=off --host-key=strict"
+    );
+    assert_eq!(fish("rrun -H a --su"), "--sudo --sudo-user");
+    assert_eq!(fish("rrun -H a uptime --su"), "");
+    // zsh: the function parses, offers the choices and stops options
+    // after the first operand (_arguments -A).
+    let zsh = root.join("completions/_rrun");
+    let ok = Command::new("zsh")
+        .arg("-n")
+        .arg(&zsh)
+        .status()
+        .expect("zsh (scripts/test installs it)");
+    assert!(ok.success());
+    let text = std::fs::read_to_string(&zsh).unwrap();
+    assert!(text.contains("_arguments -s -S -A '-*'"), "{text}");
+    assert!(text.contains(":POLICY:(strict accept-new off)"), "{text}");
+    assert!(
+        text.contains("--sudo-user=[") && text.contains("--diff["),
+        "{text}"
+    );
+}
