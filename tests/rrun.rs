@@ -1994,4 +1994,19 @@ fn sudo_asks_once_and_the_password_is_never_shown() {
     assert_eq!(code, 0, "{screen}");
     assert!(screen.contains("127.0.0.3: root"), "{screen}");
     assert!(!screen.contains(PASSWORD), "{screen}");
+    // A host that does not run our shell line as written (a ForceCommand
+    // that echoes its input) is never sent the password.
+    let echoing = Fleet::start_configured(1, &keys().host_key, "ForceCommand /bin/cat\n");
+    let (code, screen) = on_terminal(
+        &dir,
+        &format!(
+            "--color=never -F {} -H 127.0.0.2 -l {PASSWORD_USER} --sudo --json id",
+            echoing.config().display()
+        ),
+        prompt,
+        &format!("{PASSWORD}\r"),
+    );
+    assert_eq!(code, 3, "{screen}");
+    assert!(screen.contains("the password was not sent"), "{screen}");
+    assert!(!screen.contains(PASSWORD), "{screen}");
 }

@@ -75,12 +75,7 @@ impl Spec {
         };
         opt("BatchMode=yes".into());
         opt("LogLevel=ERROR".into());
-        // The user's, before fleetkit's defaults below (ssh keeps the
-        // first value), which are only passed where ssh_config and -O
-        // set none.
-        for o in &self.options {
-            opt(o.clone());
-        }
+
         if let Some(t) = self.connect_timeout {
             opt(format!(
                 "ConnectTimeout={}",
@@ -118,6 +113,15 @@ impl Spec {
         if let Some(user) = &self.user {
             a.push("-l".into());
             a.push(user.into());
+        }
+        // The user's -O options after -l and -p (ssh keeps the first value:
+        // the host list's user and port win, as on the native path), and
+        // before nothing else of fleetkit's that they could override:
+        // its defaults above are only passed where ssh_config and -O set
+        // none.
+        for o in &self.options {
+            a.push("-o".into());
+            a.push(o.into());
         }
         if let Remote::Subsystem(_) = remote {
             a.push("-s".into());

@@ -406,21 +406,7 @@ fn prepare(args: Args) -> Result<Option<Plan>, String> {
     } else {
         script_input
     };
-    // The sudo password: asked once, before any host starts.
-    let sudo = match &args.sudo {
-        None => None,
-        Some(user) => {
-            use crate::ssh::auth::Prompter;
-            let password = cli::prompt::Terminal
-                .secret("[sudo] password on the hosts (Enter if none is needed): ")
-                .map_err(|e| format!("--sudo: {e}"))?;
-            Some(super::sudo::Sudo::new(user.clone(), password))
-        }
-    };
-    let (command, input) = match &sudo {
-        Some(s) => (s.wrap(&command), s.input(input.as_deref())),
-        None => (command, input),
-    };
+
     let hosts = args.fleet.resolve(targets)?;
     for (flag, dir) in [("-o", &args.outdir), ("-e", &args.errdir)] {
         if let Some(dir) = dir {
@@ -444,7 +430,7 @@ fn prepare(args: Args) -> Result<Option<Plan>, String> {
             command,
             input,
             pty,
-            sudo,
+            sudo: None,
         },
         mode,
         args,
@@ -476,11 +462,27 @@ impl Job<Link> for RunCommand {
             })?;
             return Ok(Finish::command(exit));
         };
+        if let Some((probe, expected)) = sudo.probe() {
+            // The password goes only to a host that runs our shell line
+            // as written: not to a ForceCommand or a shell that is not
+            // POSIX, which could echo it into the output.
+            let (_, said) = conn.run(&probe, b"", &stop, work.deadline, 256)?;
+            if said != expected.as_bytes() {
+                return Err(Failure::Auth(
+                    "--sudo: the host did not run rrun's shell line as written (a ForceCommand, or a login shell that is not POSIX?); the password was not sent".to_string(),
+                ));
+            }
+        }
         let mut filter = sudo.filter();
         let exit = conn.exec(&exec, &stop, &mut |stream, bytes| {
             filter.feed(stream, bytes, &mut |s, b| work.output(s, b))
         })?;
         filter.finish(&mut |s, b| work.output(s, b))?;
+        if filter.wanted_password() && exit.code == Some(1) {
+            return Err(Failure::Auth(
+                "sudo: a password is required (none was given, or sudoers keeps no credentials between commands: timestamp_timeout=0)".to_string(),
+            ));
+        }
         Ok(Finish::command(exit))
     }
 }
@@ -488,7 +490,7 @@ impl Job<Link> for RunCommand {
 fn execute(plan: Plan) -> i32 {
     let Plan {
         hosts,
-        job,
+        mut job,
         mode,
         args,
     } = plan;
@@ -511,6 +513,27 @@ fn execute(plan: Plan) -> i32 {
     fleet::raise_open_files();
     let stop = Stop::new();
     cli::signals::cancel_on_signals(stop.clone());
+    // The sudo password: asked once, before any host starts, with the
+    // signal handler in place (it puts the terminal back).
+    if let Some(user) = &args.sudo {
+        use crate::ssh::auth::Prompter;
+        let password = match cli::prompt::Terminal
+            .secret("[sudo] password on the hosts (Enter if none is needed): ")
+        {
+            Ok(p) => p,
+            Err(e) => {
+                exit::report("rrun", format_args!("--sudo: {e}"));
+                return exit::USAGE;
+            }
+        };
+        if stop.cancelled() {
+            return cli::signals::exit_code(stop.signal().unwrap_or(libc::SIGINT));
+        }
+        let sudo = super::sudo::Sudo::new(user.clone(), password);
+        job.command = sudo.wrap(&job.command);
+        job.input = sudo.input(job.input.as_deref());
+        job.sudo = Some(sudo);
+    }
     let infos: Vec<HostInfo> = hosts.iter().map(fleet::Host::info).collect();
     let mut capture = mode.capture();
     capture.outdir = args.outdir.clone();

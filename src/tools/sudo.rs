@@ -38,25 +38,46 @@ impl Sudo {
         }
     }
 
-    /// The command line for the host's shell.
+    /// A command to run first, and what it must print, when a password
+    /// is to be sent: proof that the host runs our shell line as written.
+    pub fn probe(&self) -> Option<(String, String)> {
+        self.password.as_ref()?;
+        let t = &self.token;
+        Some((
+            format!("printf '%s:%s\\n' {t} probe"),
+            format!("{t}:probe\n"),
+        ))
+    }
+
+    /// The command line for the host's shell. With a password, it is
+    /// checked by `sudo -v` first; without one, sudo -n says if one is
+    /// needed. A command of plain words (`systemctl restart nginx`) runs
+    /// as those words, so sudoers rules for that command match; anything
+    /// else runs under `sh -c`.
     pub fn wrap(&self, command: &[u8]) -> Vec<u8> {
         let t = &self.token;
         let validate = match self.password {
             // The prompt ends in a newline, so it is a line of its own.
             Some(_) => format!(
-                "{{ IFS= read -r fleetkit_pw; printf '%s\\n' \"$fleetkit_pw\" | sudo -S -p '{t}:ask\n' -v; }}"
+                "{{ IFS= read -r fleetkit_pw; printf '%s\\n' \"$fleetkit_pw\" | sudo -S -p '{t}:ask\n' -v; }} || {{ echo '{t}:refused' >&2; exit 1; }}; unset fleetkit_pw; "
             ),
-            None => "sudo -n -v".to_string(),
+            None => String::new(),
         };
         let user = match &self.user {
             Some(u) => format!(" -u {}", shell_quote(u)),
             None => String::new(),
         };
-        let mut line = format!(
-            "{validate} || {{ echo '{t}:refused' >&2; exit 1; }}; unset fleetkit_pw; echo '{t}:go' >&2; sudo -n{user} -- sh -c "
-        )
-        .into_bytes();
-        line.extend(shell_quote_bytes(command));
+        let mut line = format!("{validate}echo '{t}:go' >&2; sudo -n{user} -- ").into_bytes();
+        let plain = !command.is_empty()
+            && command
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || b" -_./=:,+@%".contains(b));
+        if plain {
+            line.extend_from_slice(command);
+        } else {
+            line.extend_from_slice(b"sh -c ");
+            line.extend(shell_quote_bytes(command));
+        }
         line
     }
 
@@ -79,6 +100,7 @@ impl Sudo {
             started: false,
             pending: Vec::new(),
             said: Vec::new(),
+            wanted_password: false,
         }
     }
 }
@@ -94,6 +116,8 @@ pub struct Filter {
     pending: Vec<(Stream, Vec<u8>)>,
     /// sudo's messages before the start (`Sorry, try again.`).
     said: Vec<(Stream, Vec<u8>)>,
+    /// `sudo -n` said a password is required.
+    wanted_password: bool,
 }
 
 impl Filter {
@@ -106,6 +130,10 @@ impl Filter {
         out: &mut OnOutput<'_>,
     ) -> Result<(), Failure> {
         if self.started {
+            if stream == Stream::Stderr && !self.wanted_password {
+                self.wanted_password =
+                    memchr::memmem::find(bytes, b"sudo: a password is required").is_some();
+            }
             return out(stream, bytes);
         }
         let mut held = match self.pending.iter().position(|(s, _)| *s == stream) {
@@ -160,6 +188,11 @@ impl Filter {
             self.pending.push((stream, rest.to_vec()));
         }
         Ok(())
+    }
+
+    /// Whether sudo, once started, said it needed a password.
+    pub fn wanted_password(&self) -> bool {
+        self.wanted_password
     }
 
     /// The end of output: whatever was held is passed on (a command that
@@ -242,13 +275,19 @@ mod tests {
         assert_eq!(sudo.input(Some(b"rest")).unwrap(), b"s3cret\nrest");
         let line = String::from_utf8(sudo.wrap(b"id -u")).unwrap();
         assert!(!line.contains("s3cret"));
-        assert!(line.contains("-u 'www data' -- sh -c 'id -u'"), "{line}");
+        // Plain words run as themselves, so sudoers rules for that
+        // command match; anything else under sh -c.
+        assert!(line.contains("sudo -n -u 'www data' -- id -u"), "{line}");
+        assert!(sudo.probe().is_some());
         let none = Sudo::new(None, Some(String::new()));
         assert!(none.input(None).is_none());
+        assert!(none.probe().is_none());
+        let line = String::from_utf8(none.wrap(b"systemctl restart nginx")).unwrap();
         assert!(
-            String::from_utf8(none.wrap(b"x"))
-                .unwrap()
-                .starts_with("sudo -n -v")
+            line.ends_with("sudo -n -- systemctl restart nginx"),
+            "{line}"
         );
+        let line = String::from_utf8(none.wrap(b"echo $HOME")).unwrap();
+        assert!(line.ends_with("sudo -n -- sh -c 'echo $HOME'"), "{line}");
     }
 }

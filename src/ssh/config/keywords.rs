@@ -90,7 +90,6 @@ const HARMLESS: &[&str] = &[
     "nohostauthenticationforlocalhost",
     "numberofpasswordprompts",
     "passwordauthentication",
-    "permitlocalcommand",
     "permitremoteopen",
     "preferredauthentications",
     "pubkeyacceptedalgorithms",
@@ -141,6 +140,7 @@ const OPENSSH: &[(&str, &[&str])] = &[
     ("proxyusefdpass", &["no", "false"]),
     ("sessiontype", &["default"]),
     ("addressfamily", &["any"]),
+    ("permitlocalcommand", &["no", "false"]),
     // The canonical pass re-reads the config for a new name.
     ("canonicalizehostname", &["no", "false"]),
     // Host certificates are checked against OpenSSH's default list.

@@ -116,6 +116,9 @@ impl Config {
                 line: 0,
                 message: format!("'{option}': {message}"),
             };
+            if option.contains(['\n', '\r']) {
+                return Err(at("a line break: one option per -O".to_string()));
+            }
             let (key, _) = split_keyword(option.trim());
             if matches!(
                 key.to_ascii_lowercase().as_str(),
