@@ -1753,6 +1753,25 @@ fn host_lists_are_checked_line_by_line() {
         b"web1\nweb1\xff\n",
         "<stdin>:2: not UTF-8 text (byte 0xff at column 5)",
     );
+    // Standard input is read once: not for -I and a host list both.
+    let (_, err) = dir
+        .command("rrun")
+        .args(["--hosts", "-", "-I", "cat"])
+        .stdin("a\n")
+        .expect_exit_text(2);
+    assert!(err.contains("-I takes standard input"), "{err}");
+    let (_, err) = dir
+        .command("rrun")
+        .args(["--hosts", "-", "--exclude-hosts", "-", "--list-hosts"])
+        .stdin("a\n")
+        .expect_exit_text(2);
+    assert!(err.contains("standard input can be read once"), "{err}");
+    // Large set operations stay linear: 100000 hosts less themselves.
+    let (out, _) = dir
+        .command("rrun")
+        .args(["-H", "h[1-99999]!h[1-99999]", "--list-hosts"])
+        .expect_exit_text(0);
+    assert_eq!(out, "");
     // A file and stdin combine; commas join hosts on a line.
     let dir2 = Dir::new("rrun-hostlist2");
     dir2.create("list", "a, b\n");

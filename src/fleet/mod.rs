@@ -360,6 +360,25 @@ impl Options {
     /// The host list: -H and --hosts, else standard input (unless the tool
     /// takes standard input for something else: `stdin_taken` names it).
     pub fn targets(&self, stdin_taken: Option<&str>) -> Result<Vec<Target>, String> {
+        let dashes = self
+            .host_files
+            .iter()
+            .chain(&self.exclude_files)
+            .filter(|f| f.as_os_str() == "-")
+            .count();
+        if dashes > 0
+            && let Some(what) = stdin_taken
+        {
+            return Err(format!(
+                "{what} takes standard input, so a host list cannot come from it (--hosts -)"
+            ));
+        }
+        if dashes > 1 {
+            return Err(
+                "standard input can be read once: name - in one --hosts or --exclude-hosts"
+                    .to_string(),
+            );
+        }
         let mut targets = Vec::new();
         for value in &self.host_options {
             targets
@@ -389,8 +408,7 @@ impl Options {
         for file in &self.exclude_files {
             excluded.extend(self.list_file(file)?);
         }
-        targets.retain(|t| !excluded.iter().any(|x| x.names(t)));
-        Ok(hosts::dedupe(targets))
+        Ok(hosts::dedupe(hosts::exclude(targets, &excluded)))
     }
 
     /// The hosts listed in `file` (`-`: standard input).

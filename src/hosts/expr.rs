@@ -110,22 +110,46 @@ fn tokens(expr: &str) -> Result<Vec<(Option<Op>, &str)>, String> {
 }
 
 fn apply(set: Vec<Target>, op: Op, hosts: Vec<Target>) -> Vec<Target> {
-    let in_hosts = |t: &Target| hosts.iter().any(|h| h.names(t));
+    // Looked up by host name, so large sets stay linear.
+    let mut by_host: std::collections::HashMap<&str, Vec<&Target>> = Default::default();
+    for h in &hosts {
+        by_host.entry(h.host.as_str()).or_default().push(h);
+    }
+    // `!root@h` leaves out only root@h; `!h` any user's h.
+    let named = |t: &Target| {
+        by_host
+            .get(t.host.as_str())
+            .is_some_and(|hs| hs.iter().any(|h| h.names(t)))
+    };
+    // Either names the other (`h&root@h` and `root@h&h` agree).
+    let shared = |t: &Target| {
+        by_host
+            .get(t.host.as_str())
+            .is_some_and(|hs| hs.iter().any(|h| h.names(t) || t.names(h)))
+    };
     match op {
         Op::Union => {
             let mut set = set;
             set.extend(hosts);
             set
         }
-        Op::Difference => set.into_iter().filter(|t| !in_hosts(t)).collect(),
-        Op::Intersection => set.into_iter().filter(in_hosts).collect(),
+        Op::Difference => set.into_iter().filter(|t| !named(t)).collect(),
+        Op::Intersection => set.into_iter().filter(shared).collect(),
         Op::SymmetricDifference => {
+            let mut left: std::collections::HashMap<&str, Vec<&Target>> = Default::default();
+            for t in &set {
+                left.entry(t.host.as_str()).or_default().push(t);
+            }
             let only_right: Vec<Target> = hosts
                 .iter()
-                .filter(|h| !set.iter().any(|t| t.names(h) || h.names(t)))
+                .filter(|h| {
+                    !left
+                        .get(h.host.as_str())
+                        .is_some_and(|ts| ts.iter().any(|t| t.names(h) || h.names(t)))
+                })
                 .cloned()
                 .collect();
-            let mut left: Vec<Target> = set.into_iter().filter(|t| !in_hosts(t)).collect();
+            let mut left: Vec<Target> = set.into_iter().filter(|t| !shared(t)).collect();
             left.extend(only_right);
             left
         }
@@ -161,6 +185,10 @@ mod tests {
         assert_eq!(hosts("@web ! web0[1-3]", &g).unwrap(), "web04");
         assert_eq!(hosts("root@web01,web01:2222!web01", &g).unwrap(), "");
         assert_eq!(hosts("root@web01,web01!root@web01", &g).unwrap(), "web01");
+        // Intersection and symmetric difference agree either way round.
+        assert_eq!(hosts("root@h&h", &g).unwrap(), "root@h");
+        assert_eq!(hosts("h&root@h", &g).unwrap(), "h");
+        assert_eq!(hosts("h:22^h", &g).unwrap(), "");
         assert_eq!(
             hosts("@all", &g).unwrap(),
             "web01 web02 web03 web04 db1 mail"

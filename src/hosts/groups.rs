@@ -12,6 +12,10 @@ use super::Target;
 use super::expr::evaluate;
 use crate::located::LineError;
 
+/// How deep groups may name groups: deeper is surely a mistake, and
+/// resolving recurses.
+const MAX_DEPTH: usize = 64;
+
 /// One group's definition and where it is.
 #[derive(Debug, Clone)]
 struct Definition {
@@ -164,6 +168,13 @@ impl Groups {
                     cycle.join(" -> @")
                 ));
             }
+            if stack.len() >= MAX_DEPTH {
+                let at = format!("{}:{}", def.origin, def.line);
+                stack.clear();
+                return Err(format!(
+                    "{at}: groups nest more than {MAX_DEPTH} deep (at @{name})"
+                ));
+            }
             stack.push(name.to_string());
         }
         let hosts = evaluate(&def.hosts, self);
@@ -268,6 +279,21 @@ mod tests {
         assert!(g.members("a").unwrap_err().starts_with("g:1: group 'a': "));
         let g = Groups::from_text("self: @self\n", "g");
         assert!(g.members("self").unwrap_err().contains("@self -> @self"));
+    }
+
+    #[test]
+    fn nesting_is_bounded() {
+        let mut text = "g0: a\n".to_string();
+        for i in 1..200 {
+            text.push_str(&format!("g{i}: @g{}\n", i - 1));
+        }
+        let g = Groups::from_text(&text, "g");
+        assert!(
+            g.members("g199")
+                .unwrap_err()
+                .contains("nest more than 64 deep")
+        );
+        assert_eq!(g.members("g50").unwrap().len(), 1);
     }
 
     #[test]

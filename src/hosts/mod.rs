@@ -273,6 +273,23 @@ fn range_items(spec: &str) -> Result<Vec<String>, String> {
     Ok(items)
 }
 
+/// `targets` without those any of `excluded` names (see
+/// [`Target::names`]), looked up by host so large lists stay linear.
+pub fn exclude(targets: Vec<Target>, excluded: &[Target]) -> Vec<Target> {
+    let mut by_host: std::collections::HashMap<&str, Vec<&Target>> = Default::default();
+    for x in excluded {
+        by_host.entry(x.host.as_str()).or_default().push(x);
+    }
+    targets
+        .into_iter()
+        .filter(|t| {
+            !by_host
+                .get(t.host.as_str())
+                .is_some_and(|xs| xs.iter().any(|x| x.names(t)))
+        })
+        .collect()
+}
+
 /// Removes repeated targets, keeping the first of each.
 pub fn dedupe(targets: Vec<Target>) -> Vec<Target> {
     let mut seen = std::collections::HashSet::new();

@@ -201,11 +201,28 @@ impl Rrun {
         let groups = self.out_groups.sorted();
         if let Some((reference, others)) = groups.split_first_mut() {
             let ref_title = Rrun::title(reference, cx);
-            let ref_text = text_of(&mut reference.output)?;
+            let ref_big = reference.output.len() > DIFF_LIMIT as u64;
+            let ref_text = if ref_big {
+                String::new()
+            } else {
+                text_of(&mut reference.output)?
+            };
             for group in others {
                 let title = Rrun::title(group, cx);
+                if ref_big || group.output.len() > DIFF_LIMIT as u64 {
+                    writeln!(
+                        cx.out,
+                        "--- {ref_title}\n+++ {title}\n(differs; over {} MiB, not diffed: use -o and diff)",
+                        DIFF_LIMIT >> 20
+                    )?;
+                    continue;
+                }
                 let text = text_of(&mut group.output)?;
-                let diff = similar::TextDiff::from_lines(&ref_text, &text);
+                // A deadline: past it similar gives a coarser (still
+                // correct) diff, so a huge drift never stalls the run.
+                let diff = similar::TextDiff::configure()
+                    .timeout(std::time::Duration::from_millis(500))
+                    .diff_lines(&ref_text, &text);
                 if colour {
                     writeln!(cx.out, "\x1b[1m--- {ref_title}\n+++ {title}\x1b[0m")?;
                 } else {
@@ -241,6 +258,10 @@ impl Rrun {
         self.stderr_groups(cx)
     }
 }
+
+/// The largest output `--diff` compares, in bytes: each distinct output
+/// is read into memory to be diffed.
+const DIFF_LIMIT: usize = 16 << 20;
 
 /// A spooled output as text for diffing (bytes that are not UTF-8 shown
 /// as U+FFFD).
@@ -349,6 +370,11 @@ impl Display for Rrun {
             return Ok(());
         }
         for group in self.out_groups.sorted() {
+            // Hosts that printed nothing on stdout get no block (as
+            // dshbak); they are in the summary.
+            if group.output.is_empty() {
+                continue;
+            }
             let title = Rrun::title(group, cx);
             let rule = "-".repeat(title.chars().count().min(79));
             if cx.settings.colour_out {
