@@ -5,7 +5,7 @@
 //! Whitespace between terms is a union too (`-H "web1 web2"`).
 
 use super::groups::Groups;
-use super::{Target, parse_entry};
+use super::{ByHost, Target, parse_entry};
 
 /// An operator between two terms.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -110,48 +110,31 @@ fn tokens(expr: &str) -> Result<Vec<(Option<Op>, &str)>, String> {
 }
 
 fn apply(set: Vec<Target>, op: Op, hosts: Vec<Target>) -> Vec<Target> {
-    // Looked up by host name, so large sets stay linear.
-    let mut by_host: std::collections::HashMap<&str, Vec<&Target>> = Default::default();
-    for h in &hosts {
-        by_host.entry(h.host.as_str()).or_default().push(h);
-    }
-    // `!root@h` leaves out only root@h; `!h` any user's h.
-    let named = |t: &Target| {
-        by_host
-            .get(t.host.as_str())
-            .is_some_and(|hs| hs.iter().any(|h| h.names(t)))
-    };
-    // Either names the other (`h&root@h` and `root@h&h` agree).
-    let shared = |t: &Target| {
-        by_host
-            .get(t.host.as_str())
-            .is_some_and(|hs| hs.iter().any(|h| h.names(t) || t.names(h)))
-    };
     match op {
         Op::Union => {
             let mut set = set;
             set.extend(hosts);
             set
         }
-        Op::Difference => set.into_iter().filter(|t| !named(t)).collect(),
-        Op::Intersection => set.into_iter().filter(shared).collect(),
+        // `!root@h` leaves out only root@h; `!h` any user's h.
+        Op::Difference => {
+            let right = ByHost::new(&hosts);
+            set.into_iter().filter(|t| !right.names(t)).collect()
+        }
+        // Either names the other (`h&root@h` and `root@h&h` agree).
+        Op::Intersection => {
+            let right = ByHost::new(&hosts);
+            set.into_iter().filter(|t| right.shares(t)).collect()
+        }
         Op::SymmetricDifference => {
-            let mut left: std::collections::HashMap<&str, Vec<&Target>> = Default::default();
-            for t in &set {
-                left.entry(t.host.as_str()).or_default().push(t);
-            }
-            let only_right: Vec<Target> = hosts
-                .iter()
-                .filter(|h| {
-                    !left
-                        .get(h.host.as_str())
-                        .is_some_and(|ts| ts.iter().any(|t| t.names(h) || h.names(t)))
-                })
-                .cloned()
-                .collect();
-            let mut left: Vec<Target> = set.into_iter().filter(|t| !shared(t)).collect();
-            left.extend(only_right);
-            left
+            let only_right: Vec<Target> = {
+                let left = ByHost::new(&set);
+                hosts.iter().filter(|h| !left.shares(h)).cloned().collect()
+            };
+            let right = ByHost::new(&hosts);
+            let mut out: Vec<Target> = set.into_iter().filter(|t| !right.shares(t)).collect();
+            out.extend(only_right);
+            out
         }
     }
 }

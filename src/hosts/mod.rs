@@ -273,21 +273,42 @@ fn range_items(spec: &str) -> Result<Vec<String>, String> {
     Ok(items)
 }
 
-/// `targets` without those any of `excluded` names (see
-/// [`Target::names`]), looked up by host so large lists stay linear.
-pub fn exclude(targets: Vec<Target>, excluded: &[Target]) -> Vec<Target> {
-    let mut by_host: std::collections::HashMap<&str, Vec<&Target>> = Default::default();
-    for x in excluded {
-        by_host.entry(x.host.as_str()).or_default().push(x);
+/// Targets indexed by host name, so set operations on large lists stay
+/// linear.
+pub struct ByHost<'a>(std::collections::HashMap<&'a str, Vec<&'a Target>>);
+
+impl<'a> ByHost<'a> {
+    pub fn new(targets: &'a [Target]) -> ByHost<'a> {
+        let mut map: std::collections::HashMap<&str, Vec<&Target>> = Default::default();
+        for t in targets {
+            map.entry(t.host.as_str()).or_default().push(t);
+        }
+        ByHost(map)
     }
-    targets
-        .into_iter()
-        .filter(|t| {
-            !by_host
-                .get(t.host.as_str())
-                .is_some_and(|xs| xs.iter().any(|x| x.names(t)))
-        })
-        .collect()
+
+    /// Whether one of them names `t` (see [`Target::names`]).
+    pub fn names(&self, t: &Target) -> bool {
+        self.any(t, |x| x.names(t))
+    }
+
+    /// Whether one of them names `t`, or is named by it (`h` and
+    /// `root@h` share a host either way round).
+    pub fn shares(&self, t: &Target) -> bool {
+        self.any(t, |x| x.names(t) || t.names(x))
+    }
+
+    fn any(&self, t: &Target, pred: impl Fn(&Target) -> bool) -> bool {
+        self.0
+            .get(t.host.as_str())
+            .is_some_and(|xs| xs.iter().any(|x| pred(x)))
+    }
+}
+
+/// `targets` without those any of `excluded` names (see
+/// [`Target::names`]).
+pub fn exclude(targets: Vec<Target>, excluded: &[Target]) -> Vec<Target> {
+    let excluded = ByHost::new(excluded);
+    targets.into_iter().filter(|t| !excluded.names(t)).collect()
 }
 
 /// Removes repeated targets, keeping the first of each.

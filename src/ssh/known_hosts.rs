@@ -437,9 +437,12 @@ mod tests {
     use super::*;
     use crate::ssh::digest::base64_encode;
 
-    fn store(text: &str) -> (KnownHosts, PathBuf) {
-        let dir =
-            std::env::temp_dir().join(format!("kh-test-{}-{}", std::process::id(), text.len()));
+    fn store(text: impl AsRef<[u8]>) -> (KnownHosts, PathBuf) {
+        // One directory per call: tests run in parallel.
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let text = text.as_ref();
+        let dir = std::env::temp_dir().join(format!("kh-test-{}-{n}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("known_hosts");
         std::fs::write(&path, text).unwrap();
@@ -493,11 +496,7 @@ mod tests {
 
     #[test]
     fn a_stray_byte_does_not_hide_the_file() {
-        let dir = std::env::temp_dir().join(format!("kh-bytes-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("known_hosts");
-        std::fs::write(&path, b"# caf\xe9\n@revoked * ssh-ed25519 AAAA\n").unwrap();
-        let kh = KnownHosts::load(vec![path]);
+        let (kh, _) = store(b"# caf\xe9\n@revoked * ssh-ed25519 AAAA\n");
         assert!(matches!(
             kh.check("web1", 22, "ssh-ed25519", "AAAA"),
             Verdict::Revoked { line: 2, .. }

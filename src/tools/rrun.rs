@@ -618,10 +618,7 @@ fn here_document(mut command: Vec<u8>, body: &[u8]) -> Result<Vec<u8>, String> {
         ));
     }
     let delimiter = loop {
-        let mut salt = [0u8; 8];
-        let _ = getrandom::getrandom(&mut salt);
-        let d: String = salt.iter().map(|b| format!("{b:02x}")).collect();
-        let d = format!("FLEETKIT_SCRIPT_{d}");
+        let d = format!("FLEETKIT_SCRIPT_{}", crate::copy::random_suffix());
         if memchr::memmem::find(body, d.as_bytes()).is_none() {
             break d;
         }

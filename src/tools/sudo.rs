@@ -28,11 +28,8 @@ pub struct Sudo {
 
 impl Sudo {
     pub fn new(user: Option<String>, password: Option<String>) -> Sudo {
-        let mut salt = [0u8; 8];
-        let _ = getrandom::getrandom(&mut salt);
-        let token: String = salt.iter().map(|b| format!("{b:02x}")).collect();
         Sudo {
-            token: format!("fleetkit-sudo-{token}"),
+            token: format!("fleetkit-sudo-{}", crate::copy::random_suffix()),
             user,
             password: password.filter(|p| !p.is_empty()),
         }
