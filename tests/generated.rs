@@ -160,20 +160,24 @@ fn completions_offer_values_after_an_equals_sign_and_no_options_after_the_comman
     );
     assert_eq!(fish("rrun -H a --su"), "--sudo --sudo-user");
     assert_eq!(fish("rrun -H a uptime --su"), "");
-    // zsh: the function parses, offers the choices and stops options
-    // after the first operand (_arguments -A).
-    let zsh = root.join("completions/_rrun");
-    let ok = Command::new("zsh")
-        .arg("-n")
-        .arg(&zsh)
-        .status()
-        .expect("zsh (scripts/test installs it)");
-    assert!(ok.success());
-    let text = std::fs::read_to_string(&zsh).unwrap();
-    assert!(text.contains("_arguments -s -S -A '-*'"), "{text}");
-    assert!(text.contains(":POLICY:(strict accept-new off)"), "{text}");
-    assert!(
-        text.contains("--sudo-user=[") && text.contains("--diff["),
-        "{text}"
-    );
+    // zsh: TAB pressed in a live interactive zsh (under zsh/zpty, by
+    // tests/scripts/zcompcap), which prints what it offers.
+    let zsh = |line: &str| {
+        let out = Command::new(root.join("tests/scripts/zcompcap"))
+            .arg(root.join("completions"))
+            .arg(line)
+            .output()
+            .expect("zsh (scripts/test installs it)");
+        assert!(out.status.success(), "{line}: {out:?}");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        text.split_whitespace().collect::<Vec<_>>().join(" ")
+    };
+    assert_eq!(zsh("rrun --host-key="), "accept-new off strict");
+    assert_eq!(zsh("rrun --ssh "), "auto native openssh");
+    assert_eq!(zsh("rrun -H a --su"), "--sudo --sudo-user");
+    assert_eq!(zsh("rrun -H a --di"), "--diff");
+    // After the remote command, nothing of rrun's; the line before it,
+    // which does offer options, shows the completer ran at all.
+    assert_eq!(zsh("rrun -H a uptime --su"), "");
+    assert_eq!(zsh("rrun -H a uptime -"), "");
 }

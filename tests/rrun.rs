@@ -1879,24 +1879,28 @@ fn ssh_options_for_one_run_win_over_the_config() {
 }
 
 /// sudoers for the sudo tests: PASSWORD_USER may run anything after its
-/// password; `fleettty` too, but only from a terminal (requiretty).
+/// password; `fleettty` too, but only from a terminal (requiretty);
+/// `fleetnocache` too, but sudo caches nothing for it (timestamp_timeout=0).
 fn sudoers() {
     use std::io::Write;
-    let _ = Command::new("useradd")
-        .args(["-m", "-s", "/bin/sh", "fleettty"])
-        .status();
-    let mut chpasswd = Command::new("chpasswd")
-        .stdin(Stdio::piped())
-        .spawn()
-        .unwrap();
-    writeln!(chpasswd.stdin.take().unwrap(), "fleettty:{PASSWORD}").unwrap();
-    assert!(chpasswd.wait().unwrap().success());
+    for user in ["fleettty", "fleetnocache"] {
+        let _ = Command::new("useradd")
+            .args(["-m", "-s", "/bin/sh", user])
+            .status();
+        let mut chpasswd = Command::new("chpasswd")
+            .stdin(Stdio::piped())
+            .spawn()
+            .unwrap();
+        writeln!(chpasswd.stdin.take().unwrap(), "{user}:{PASSWORD}").unwrap();
+        assert!(chpasswd.wait().unwrap().success());
+    }
     let path = "/etc/sudoers.d/fleetkit-tests";
     std::fs::write(
         path,
         format!(
-            "Defaults:{PASSWORD_USER},fleettty lecture=never\n{PASSWORD_USER} ALL=(ALL) ALL\n\
-             Defaults:fleettty requiretty\nfleettty ALL=(ALL) ALL\n"
+            "Defaults:{PASSWORD_USER},fleettty,fleetnocache lecture=never\n{PASSWORD_USER} ALL=(ALL) ALL\n\
+             Defaults:fleettty requiretty\nfleettty ALL=(ALL) ALL\n\
+             Defaults:fleetnocache timestamp_timeout=0\nfleetnocache ALL=(ALL) ALL\n"
         ),
     )
     .unwrap();
@@ -2013,6 +2017,39 @@ fn sudo_asks_once_and_the_password_is_never_shown() {
     assert_eq!(code, 0, "{screen}");
     assert!(screen.contains("127.0.0.3: root"), "{screen}");
     assert!(!screen.contains(PASSWORD), "{screen}");
+    // --pty with -I: the input ends (sudo's use_pty relay, on in
+    // Debian's sudoers, would keep the terminal's ^D to itself).
+    let (code, screen) = on_terminal_shell(
+        &dir,
+        &format!("printf 'line one\\nline two\\n' | \"$RRUN\" {tty} --pty -t 20 -I 'id -un; wc -l'"),
+        prompt,
+        &format!("{PASSWORD}\r"),
+    );
+    assert_eq!(code, 0, "{screen}");
+    assert!(screen.contains("127.0.0.2: root"), "{screen}");
+    assert!(screen.contains("127.0.0.2: 2"), "{screen}");
+    // A host whose sudo caches nothing (timestamp_timeout=0) still runs
+    // the command once the password is proved, with -I's input after it
+    // and the password nowhere.
+    let nocache = format!(
+        "--color=never -F {} --hosts {} -l fleetnocache --sudo",
+        fleet.config().display(),
+        fleet.hosts_file().display()
+    );
+    let (code, screen) = on_terminal_shell(
+        &dir,
+        &format!("printf 'line one\\nline two\\n' | \"$RRUN\" {nocache} -I 'id -un; cat'"),
+        prompt,
+        &format!("{PASSWORD}\r"),
+    );
+    assert_eq!(code, 0, "{screen}");
+    assert_eq!(screen.matches(prompt).count(), 1, "{screen}");
+    assert!(screen.contains("127.0.0.2: root"), "{screen}");
+    assert!(screen.contains("127.0.0.3: line two"), "{screen}");
+    assert!(!screen.contains(PASSWORD), "{screen}");
+    let (code, screen) = on_terminal(&dir, &format!("{nocache} whoami"), prompt, "wrong\r");
+    assert_eq!(code, 3, "{screen}");
+    assert!(screen.contains("2 hosts: 2 auth"), "{screen}");
     // A host that does not run our shell line as written (a ForceCommand
     // that echoes its input) is never sent the password.
     let echoing = Fleet::start_configured(1, &keys().host_key, "ForceCommand /bin/cat\n");

@@ -530,7 +530,7 @@ fn execute(plan: Plan) -> i32 {
             return cli::signals::exit_code(stop.signal().unwrap_or(libc::SIGINT));
         }
         let sudo = super::sudo::Sudo::new(user.clone(), password);
-        job.command = sudo.wrap(&job.command);
+        job.command = sudo.wrap(&job.command, job.pty && job.input.is_some());
         job.input = sudo.input(job.input.as_deref());
         job.sudo = Some(sudo);
     }

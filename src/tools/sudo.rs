@@ -9,7 +9,9 @@
 //! alone, so sudo can never read the command's own input as a second
 //! attempt, and a wrong password is refused once, never retried. On
 //! success the credentials are cached for that shell and
-//! `sudo -n -u USER -- sh -c COMMAND` runs with the rest of the input.
+//! `sudo -n -u USER -- sh -c COMMAND` runs with the rest of the input; on
+//! hosts that cache nothing (`timestamp_timeout=0`) the proved password
+//! goes once more, to the command's own sudo, ahead of that input.
 //! Markers (a random token per run) on the command's stderr say which
 //! happened; the password is never in an argument list on either side.
 
@@ -51,30 +53,59 @@ impl Sudo {
     /// needed. A command of plain words (`systemctl restart nginx`) runs
     /// as those words, so sudoers rules for that command match; anything
     /// else runs under `sh -c`.
-    pub fn wrap(&self, command: &[u8]) -> Vec<u8> {
+    ///
+    /// `tty_input`: input (`-I`) on a terminal (`--pty`). It reaches the
+    /// command through `cat`, so the terminal's end of input (^D) ends
+    /// it: sudo's `use_pty` relay would take ^D for its own end of input
+    /// and never pass it on.
+    pub fn wrap(&self, command: &[u8], tty_input: bool) -> Vec<u8> {
         let t = &self.token;
-        let validate = match self.password {
-            // The prompt ends in a newline, so it is a line of its own.
-            Some(_) => format!(
-                "{{ IFS= read -r fleetkit_pw; printf '%s\\n' \"$fleetkit_pw\" | sudo -S -p '{t}:ask\n' -v; }} || {{ echo '{t}:refused' >&2; exit 1; }}; unset fleetkit_pw; "
-            ),
-            None => String::new(),
-        };
+        let feed = if tty_input { "cat | " } else { "" };
         let user = match &self.user {
             Some(u) => format!(" -u {}", shell_quote(u)),
             None => String::new(),
         };
-        let mut line = format!("{validate}echo '{t}:go' >&2; sudo -n{user} -- ").into_bytes();
         let plain = !command.is_empty()
             && command
                 .iter()
                 .all(|b| b.is_ascii_alphanumeric() || b" -_./=:,+@%".contains(b));
-        if plain {
-            line.extend_from_slice(command);
+        let run = if plain {
+            command.to_vec()
         } else {
-            line.extend_from_slice(b"sh -c ");
-            line.extend(shell_quote_bytes(command));
+            let mut run = b"sh -c ".to_vec();
+            run.extend(shell_quote_bytes(command));
+            run
+        };
+        let mut line = Vec::new();
+        let mut part = |text: String, run: &[u8]| {
+            line.extend_from_slice(text.as_bytes());
+            line.extend_from_slice(run);
+        };
+        if self.password.is_none() {
+            part(format!("echo '{t}:go' >&2; {feed}sudo -n{user} -- "), &run);
+            return line;
         }
+        // The prompt ends in a newline, so it is a line of its own.
+        // Where sudo caches credentials, the command then runs under
+        // `sudo -n` with the session's own input. Where it does not
+        // (`timestamp_timeout=0`: `sudo -n -v` still fails after a good
+        // password), the password, already proved right, goes to this
+        // one sudo ahead of the rest of the input: sudo reads exactly its
+        // line, byte by byte, and the command inherits what follows.
+        part(
+            format!(
+                "{{ IFS= read -r fleetkit_pw; printf '%s\\n' \"$fleetkit_pw\" | sudo -S -p '{t}:ask\n' -v; }} || {{ echo '{t}:refused' >&2; exit 1; }}; \
+                 if sudo -n -v 2>/dev/null; then unset fleetkit_pw; echo '{t}:go' >&2; {feed}sudo -n{user} -- "
+            ),
+            &run,
+        );
+        part(
+            format!(
+                "; else echo '{t}:go' >&2; {{ printf '%s\\n' \"$fleetkit_pw\"; unset fleetkit_pw; exec cat; }} | sudo -S -p ''{user} -- "
+            ),
+            &run,
+        );
+        line.extend_from_slice(b"; fi");
         line
     }
 
@@ -270,7 +301,7 @@ mod tests {
     fn the_password_goes_first_and_only_on_stdin() {
         let sudo = Sudo::new(Some("www data".into()), Some("s3cret".into()));
         assert_eq!(sudo.input(Some(b"rest")).unwrap(), b"s3cret\nrest");
-        let line = String::from_utf8(sudo.wrap(b"id -u")).unwrap();
+        let line = String::from_utf8(sudo.wrap(b"id -u", false)).unwrap();
         assert!(!line.contains("s3cret"));
         // Plain words run as themselves, so sudoers rules for that
         // command match; anything else under sh -c.
@@ -279,12 +310,12 @@ mod tests {
         let none = Sudo::new(None, Some(String::new()));
         assert!(none.input(None).is_none());
         assert!(none.probe().is_none());
-        let line = String::from_utf8(none.wrap(b"systemctl restart nginx")).unwrap();
+        let line = String::from_utf8(none.wrap(b"systemctl restart nginx", false)).unwrap();
         assert!(
             line.ends_with("sudo -n -- systemctl restart nginx"),
             "{line}"
         );
-        let line = String::from_utf8(none.wrap(b"echo $HOME")).unwrap();
+        let line = String::from_utf8(none.wrap(b"echo $HOME", false)).unwrap();
         assert!(line.ends_with("sudo -n -- sh -c 'echo $HOME'"), "{line}");
     }
 }
