@@ -1687,6 +1687,34 @@ fn groups_exclusions_and_the_listed_hosts() {
     ])
     .expect_exit_text(0);
     assert_eq!(out, "127.0.0.2\n");
+    // A user or port in -x is compared with the one the host would use:
+    // here ssh_config's port and user, else 22 and the local user.
+    let port = fleet.port.to_string();
+    let two = "127.0.0.2,127.0.0.3";
+    for (x, left) in [
+        (format!("127.0.0.2:{port}"), "127.0.0.3\n"),
+        ("127.0.0.2:22".to_string(), "127.0.0.2\n127.0.0.3\n"),
+        ("fleet@127.0.0.3".to_string(), "127.0.0.2\n"),
+        ("root@127.0.0.3".to_string(), "127.0.0.2\n127.0.0.3\n"),
+    ] {
+        let (out, _) = rrun(&["-H", two, "-x", &x, "--list-hosts"]).expect_exit_text(0);
+        assert_eq!(out, left, "-x {x}");
+    }
+    dir.create("no_config", "");
+    let (out, _) = dir
+        .command("rrun")
+        .env("HOME", dir.path())
+        .args([
+            "-F",
+            "no_config",
+            "-H",
+            "web9,web8",
+            "-x",
+            "web9:22",
+            "--list-hosts",
+        ])
+        .expect_exit_text(0);
+    assert_eq!(out, "web8\n");
     let (out, _) = rrun(&["--list-groups"]).expect_exit_text(0);
     assert_eq!(
         out,
@@ -1753,6 +1781,16 @@ fn host_lists_are_checked_line_by_line() {
         b"web1\nweb1\xff\n",
         "<stdin>:2: not UTF-8 text (byte 0xff at column 5)",
     );
+    // A name lost between commas, as clush's nodeset says.
+    check(
+        b"a,,b\n",
+        "<stdin>:1: 'a,,b': two operators in a row at ','",
+    );
+    check(
+        b"a,\n",
+        "<stdin>:1: 'a,': an operator with no hosts after it",
+    );
+    check(b",a\n", "<stdin>:1: ',a': ',' with no hosts before it");
     // Standard input is read once: not for -I and a host list both.
     let (_, err) = dir
         .command("rrun")
@@ -1781,6 +1819,28 @@ fn host_lists_are_checked_line_by_line() {
         .stdin("c\n")
         .expect_exit_text(0);
     assert_eq!(out, "a\nb\nc\n");
+    // A byte order mark (Windows editors) is not part of the first name,
+    // in a host list or in the groups file.
+    dir2.create("bom", "\u{feff}a\n");
+    dir2.create(".config/fleetkit/groups", "\u{feff}g: x,y\n");
+    let (out, _) = dir2
+        .command("rrun")
+        .env("HOME", dir2.path())
+        .env_remove("XDG_CONFIG_HOME")
+        .args(["--hosts", "bom", "-H", "@g", "--list-hosts"])
+        .expect_exit_text(0);
+    assert_eq!(out, "x\ny\na\n");
+    // A groups file another user could write is refused: it says where
+    // commands (and a sudo password) go.
+    let groups = dir2.join(".config/fleetkit/groups");
+    std::fs::set_permissions(&groups, std::os::unix::fs::PermissionsExt::from_mode(0o666)).unwrap();
+    let (_, err) = dir2
+        .command("rrun")
+        .env("HOME", dir2.path())
+        .env_remove("XDG_CONFIG_HOME")
+        .args(["-H", "@g", "--list-hosts"])
+        .expect_exit_text(2);
+    assert!(err.contains("groups: bad owner or permissions"), "{err}");
 }
 
 #[test]
@@ -2021,7 +2081,9 @@ fn sudo_asks_once_and_the_password_is_never_shown() {
     // Debian's sudoers, would keep the terminal's ^D to itself).
     let (code, screen) = on_terminal_shell(
         &dir,
-        &format!("printf 'line one\\nline two\\n' | \"$RRUN\" {tty} --pty -t 20 -I 'id -un; wc -l'"),
+        &format!(
+            "printf 'line one\\nline two\\n' | \"$RRUN\" {tty} --pty -t 20 -I 'id -un; wc -l'"
+        ),
         prompt,
         &format!("{PASSWORD}\r"),
     );

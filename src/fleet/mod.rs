@@ -96,7 +96,7 @@ pub fn flags<A: FleetArgs>() -> Vec<Flag<A>> {
             Some('x'),
             ("HOSTS", other),
             "Leave out HOSTS (ranges and @groups allowed)",
-            "Leave out these hosts, written as for -H (ranges, @groups, set operations). A host named without a user or port leaves out that host as any user, on any port. May be repeated. Applied after every -H, --hosts and standard input list, as pdsh -x and clush -x do.",
+            "Leave out these hosts, written as for -H (ranges, @groups, set operations). A host named without a user or port leaves out that host as any user, on any port; a user or port given is compared with the one each host would use (-l, --port, ssh_config, else 22), so -x web01:22 leaves out web01. May be repeated. Applied after every -H, --hosts and standard input list, as pdsh -x and clush -x do.",
             |a: &mut A, v| {
                 a.fleet().exclude_options.push(text(v)?.to_string());
                 Ok(())
@@ -408,7 +408,26 @@ impl Options {
         for file in &self.exclude_files {
             excluded.extend(self.list_file(file)?);
         }
-        Ok(hosts::dedupe(hosts::exclude(targets, &excluded)))
+        // ssh_config is read only if an exclusion needs a target's
+        // effective user or port.
+        let mut config = None;
+        let local_user = crate::ssh::config::eval::local_user();
+        let targets = hosts::exclude(targets, &excluded, |t| {
+            if config.is_none() {
+                config = Some(self.ssh_config()?);
+            }
+            let c = config
+                .as_ref()
+                .expect("just read")
+                .resolve(&crate::ssh::config::Query {
+                    host: t.host.clone(),
+                    user: t.user.clone().or_else(|| self.user.clone()),
+                    port: t.port.or(self.port),
+                    local_user: local_user.clone(),
+                });
+            Ok((c.user(), c.port()))
+        })?;
+        Ok(hosts::dedupe(targets))
     }
 
     /// The hosts listed in `file` (`-`: standard input).

@@ -90,11 +90,13 @@ fn tokens(expr: &str) -> Result<Vec<(Option<Op>, &str)>, String> {
             }
             None => false,
         };
+        // As clush's nodeset: `a,,b`, `,a` and `a,` are mistakes too
+        // (a host list edited by hand, one name lost).
         if let Some(op) = op {
-            if !had_term && pending.is_some_and(|p| p != Op::Union) {
+            if !had_term && pending.is_some() {
                 return Err(format!("'{shown}': two operators in a row at '{c}'"));
             }
-            if out.is_empty() && op != Op::Union {
+            if out.is_empty() {
                 return Err(format!("'{shown}': '{c}' with no hosts before it"));
             }
             pending = Some(op);
@@ -103,7 +105,7 @@ fn tokens(expr: &str) -> Result<Vec<(Option<Op>, &str)>, String> {
     if let Some(s) = start {
         out.push((pending.take(), &expr[s..]));
     }
-    if pending.is_some_and(|p| p != Op::Union) {
+    if pending.is_some() {
         return Err(format!("'{shown}': an operator with no hosts after it"));
     }
     Ok(out)

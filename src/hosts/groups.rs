@@ -109,6 +109,18 @@ impl Groups {
                     Source::Text(text, origin) => read(&mut table, text, origin)?,
                     Source::Files(files) => {
                         for f in files {
+                            // Groups decide where commands (and a sudo
+                            // password) go: a file another user could
+                            // write is refused, as ssh refuses such a
+                            // config.
+                            if let Ok(meta) = std::fs::metadata(f)
+                                && crate::ssh::config::another_user_could_write(&meta)
+                            {
+                                return Err(format!(
+                                    "{}: bad owner or permissions: another user could write it, and it says where commands run",
+                                    f.display()
+                                ));
+                            }
                             let text = match std::fs::read(f) {
                                 Ok(bytes) => String::from_utf8(bytes)
                                     .map_err(|_| format!("{}: not UTF-8 text", f.display()))?,
@@ -209,6 +221,8 @@ impl Groups {
 /// an earlier file) keeps its first definition.
 fn read(table: &mut Table, text: &str, origin: &str) -> Result<(), String> {
     let mut here: HashMap<String, usize> = HashMap::new();
+    // A byte order mark, as Windows editors write, is not part of a name.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     for (n, line) in text.lines().enumerate() {
         let at = |message: String| {
             LineError {

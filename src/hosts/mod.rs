@@ -40,6 +40,15 @@ impl Target {
             && (self.user.is_none() || other.user == self.user)
     }
 
+    /// Whether this and `other` are the same host with nothing they both
+    /// give in disagreement: `other` may be this host once its ssh_config
+    /// fills in the user or port it leaves out.
+    fn names_host_of(&self, other: &Target) -> bool {
+        other.host == self.host
+            && (self.port.is_none() || other.port.is_none() || other.port == self.port)
+            && (self.user.is_none() || other.user.is_none() || other.user == self.user)
+    }
+
     /// How the host is named in output: the host, with the port when one
     /// was given (so two sshds on one address stay apart).
     pub fn label(&self) -> String {
@@ -72,6 +81,8 @@ pub type Error = crate::located::LineError;
 /// not be UTF-8: a line that is not is an error naming it.
 pub fn parse_list(text: &[u8], origin: &str, groups: &Groups) -> Result<Vec<Target>, Error> {
     let mut targets = Vec::new();
+    // A byte order mark, as Windows editors write, is not part of a name.
+    let text = text.strip_prefix("\u{feff}".as_bytes()).unwrap_or(text);
     for (n, line) in text.split(|&b| b == b'\n').enumerate() {
         let at = |message: String| Error {
             origin: origin.to_string(),
@@ -305,10 +316,37 @@ impl<'a> ByHost<'a> {
 }
 
 /// `targets` without those any of `excluded` names (see
-/// [`Target::names`]).
-pub fn exclude(targets: Vec<Target>, excluded: &[Target]) -> Vec<Target> {
-    let excluded = ByHost::new(excluded);
-    targets.into_iter().filter(|t| !excluded.names(t)).collect()
+/// [`Target::names`]). Where an exclusion gives a user or port the target
+/// leaves to ssh_config, `effective` says what the target's user and port
+/// turn out to be (`-x h:22` leaves out `h`, whose port is 22); it is
+/// asked only then.
+pub fn exclude(
+    targets: Vec<Target>,
+    excluded: &[Target],
+    mut effective: impl FnMut(&Target) -> Result<(String, u16), String>,
+) -> Result<Vec<Target>, String> {
+    let by_host = ByHost::new(excluded);
+    let mut kept = Vec::with_capacity(targets.len());
+    for t in targets {
+        let Some(xs) = by_host.0.get(t.host.as_str()) else {
+            kept.push(t);
+            continue;
+        };
+        let mut out = xs.iter().any(|x| x.names(&t));
+        if !out && xs.iter().any(|x| x.names_host_of(&t)) {
+            let (user, port) = effective(&t)?;
+            let full = Target {
+                user: Some(t.user.clone().unwrap_or(user)),
+                port: Some(t.port.unwrap_or(port)),
+                ..t.clone()
+            };
+            out = xs.iter().any(|x| x.names(&full));
+        }
+        if !out {
+            kept.push(t);
+        }
+    }
+    Ok(kept)
 }
 
 /// Removes repeated targets, keeping the first of each.
@@ -337,7 +375,14 @@ pub fn fold<S: AsRef<str>>(names: &[S]) -> String {
             _ => name,
         };
         let port = &name[host.len()..];
-        match last_number(host) {
+        // IPv6 addresses stay whole: `[::[1-2]]` could not be read back,
+        // and their numbers are hexadecimal anyway.
+        let number = if host.contains(['[', ':']) {
+            None
+        } else {
+            last_number(host)
+        };
+        match number {
             Some((prefix, digits, suffix)) => {
                 let suffix = format!("{suffix}{port}");
                 let suffix = suffix.as_str();
@@ -505,6 +550,16 @@ mod tests {
             "127.0.0.[1-2]:3002,127.0.0.1:3003"
         );
         assert_eq!(fold(&["web1:22", "web2:22"]), "web[1-2]:22");
+        // IPv6 stays whole, so the fold reads back as a host list.
+        let v6 = ["[::1]", "[::2]", "[fe80::1]:22"];
+        let folded = fold(&v6);
+        assert_eq!(folded, "[::1],[::2],[fe80::1]:22");
+        let back: Vec<String> = parse_option(&folded, "-H", &Groups::from_text("", "none"))
+            .unwrap()
+            .iter()
+            .map(|t| t.to_string())
+            .collect();
+        assert_eq!(back, v6);
         assert_eq!(fold::<&str>(&[]), "");
     }
 

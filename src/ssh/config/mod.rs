@@ -211,6 +211,17 @@ fn private_group(gid: u32, owner: u32, me: u32) -> bool {
     }
 }
 
+/// Whether a file is not ours or root's, or is writable by others or by
+/// a group that is not our private one: ssh's test for a file whose
+/// contents decide what runs, or where, as us.
+pub fn another_user_could_write(meta: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    // SAFETY: getuid cannot fail.
+    let me = unsafe { libc::getuid() };
+    let group_ok = meta.mode() & 0o020 == 0 || private_group(meta.gid(), meta.uid(), me);
+    (meta.uid() != 0 && meta.uid() != me) || meta.mode() & 0o002 != 0 || !group_ok
+}
+
 /// The system-wide file.
 const SYSTEM: &str = "/etc/ssh/ssh_config";
 
@@ -228,20 +239,16 @@ fn read_checked(
     depth: usize,
     check: bool,
 ) -> Result<Vec<Item>, Error> {
-    if check && let Ok(meta) = std::fs::metadata(path) {
-        use std::os::unix::fs::MetadataExt;
-        // SAFETY: getuid cannot fail.
-        let me = unsafe { libc::getuid() };
-        let group_ok = meta.mode() & 0o020 == 0 || private_group(meta.gid(), meta.uid(), me);
-        if (meta.uid() != 0 && meta.uid() != me) || meta.mode() & 0o002 != 0 || !group_ok {
-            return Err(Error {
-                origin: path.display().to_string(),
-                line: 0,
-                message:
-                    "Bad owner or permissions (another user could write it; ssh refuses it too)"
-                        .to_string(),
-            });
-        }
+    if check
+        && let Ok(meta) = std::fs::metadata(path)
+        && another_user_could_write(&meta)
+    {
+        return Err(Error {
+            origin: path.display().to_string(),
+            line: 0,
+            message: "Bad owner or permissions (another user could write it; ssh refuses it too)"
+                .to_string(),
+        });
     }
     let text = match std::fs::read(path) {
         Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
