@@ -31,7 +31,7 @@ complete -c confcheck -l ssh -x -a 'auto native openssh' -d 'Which SSH carries e
 complete -c confcheck -s v -l verbose -d 'Say which hosts took which SSH transport'
 complete -c confcheck -s q -l quiet -d 'No summary and no progress'
 complete -c confcheck -l json -d 'Print one JSON object per host as it finishes'
-complete -c confcheck -l color -x -a 'auto always never' -d 'When to use colour: auto, always or never'
+complete -c confcheck -l color -f -a 'auto always never' -d 'When to use colour: auto, always or never'
 complete -c confcheck -l help -d 'Print the full help and exit'
 complete -c confcheck -s h -d 'Print a summary of the options and exit'
 complete -c confcheck -l version -d 'Print the version and exit'

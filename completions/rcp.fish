@@ -30,7 +30,7 @@ complete -c rcp -s u -l update -d 'Skip files whose size and mtime already match
 complete -c rcp -l checksum -d 'Skip files whose content already matches (sha256)'
 complete -c rcp -l mkdir -d 'Create the destination\'s missing directories'
 complete -c rcp -s t -l timeout -x -d 'Give up on a host\'s copy after SECONDS'
-complete -c rcp -l color -x -a 'auto always never' -d 'When to use colour: auto, always or never'
+complete -c rcp -l color -f -a 'auto always never' -d 'When to use colour: auto, always or never'
 complete -c rcp -l help -d 'Print the full help and exit'
 complete -c rcp -s h -d 'Print a summary of the options and exit'
 complete -c rcp -l version -d 'Print the version and exit'

@@ -13,7 +13,7 @@ function __rrun_before_operand
                 return 1
             case '--*=*'
                 continue
-            case -H --host --hosts -x --exclude --exclude-hosts -l --user -i --identity --port -F --config -O --ssh-option --host-key -p --fanout --connect-timeout --retry --failed --log --ssh -t --timeout --script --sudo-user -o --outdir -e --errdir --color
+            case -H --host --hosts -x --exclude --exclude-hosts -l --user -i --identity --port -F --config -O --ssh-option --host-key -p --fanout --connect-timeout --retry --failed --log --ssh -t --timeout --script --sudo-user -o --outdir -e --errdir
                 set skip 1
             case '-*'
                 continue
@@ -59,7 +59,7 @@ complete -c rrun -n __rrun_before_operand -s g -l gather -d 'After all finish, g
 complete -c rrun -n __rrun_before_operand -l diff -d 'After all finish, diff each output against the most common'
 complete -c rrun -n __rrun_before_operand -s o -l outdir -r -F -d 'Save each host\'s stdout, byte-exact, as DIR/HOST'
 complete -c rrun -n __rrun_before_operand -s e -l errdir -r -F -d 'Save each host\'s stderr, byte-exact, as DIR/HOST'
-complete -c rrun -n __rrun_before_operand -l color -x -a 'auto always never' -d 'When to use colour: auto, always or never'
+complete -c rrun -n __rrun_before_operand -l color -f -a 'auto always never' -d 'When to use colour: auto, always or never'
 complete -c rrun -n __rrun_before_operand -l help -d 'Print the full help and exit'
 complete -c rrun -n __rrun_before_operand -s h -d 'Print a summary of the options and exit'
 complete -c rrun -n __rrun_before_operand -l version -d 'Print the version and exit'

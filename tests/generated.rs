@@ -173,6 +173,17 @@ fn completions_offer_values_after_an_equals_sign_and_no_options_after_the_comman
         text.split_whitespace().collect::<Vec<_>>().join(" ")
     };
     assert_eq!(zsh("rrun --host-key="), "accept-new off strict");
+    // --color takes a value only after `=` (GNU grep's and ls's way).
+    assert_eq!(zsh("jpretty --color="), "always auto never");
+    assert_eq!(
+        fish("rrun --color="),
+        "--color=always --color=auto --color=never"
+    );
+    assert_eq!(
+        bash_completes("jpretty", &["jpretty", "--color", "=", ""]),
+        "auto always never"
+    );
+    assert!(!bash_completes("jpretty", &["jpretty", "--color", ""]).contains("never"));
     assert_eq!(zsh("rrun --ssh "), "auto native openssh");
     assert_eq!(zsh("rrun -H a --su"), "--sudo --sudo-user");
     assert_eq!(zsh("rrun -H a --di"), "--diff");

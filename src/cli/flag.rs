@@ -36,6 +36,14 @@ pub enum Arity {
         /// What the value names, for completions.
         hint: Hint,
     },
+    /// Takes a value only when attached, `--color=never`; alone it means
+    /// `bare`, as GNU grep's and ls's `--color` (so `--color f.json`
+    /// leaves the file name alone).
+    Attached {
+        name: &'static str,
+        choices: &'static [&'static str],
+        bare: &'static str,
+    },
 }
 
 /// One command-line option.
@@ -214,15 +222,17 @@ pub fn with_common<A: ToolArgs>(mut flags: Vec<Flag<A>>) -> Vec<Flag<A>> {
         Flag {
             long: Some("color"),
             short: None,
-            arity: Arity::Value {
+            arity: Arity::Attached {
                 name: "WHEN",
                 choices: &["auto", "always", "never"],
-                hint: Hint::Other,
+                bare: "always",
             },
             summary: "When to use colour: auto, always or never",
             doc: "When to use colour. auto (the default) colours only when the output \
                   is a terminal, NO_COLOR is unset or empty and TERM is not dumb; always \
-                  and never override all of that.",
+                  and never override all of that. As for GNU grep and ls, --color alone \
+                  means always, and a value is given only with an equals sign \
+                  (--color=never): the next word is never taken as the value.",
             hidden: false,
             apply: |a: &mut A, v| {
                 a.common().color = ColorChoice::parse(text(v)?)?;

@@ -54,6 +54,9 @@ pub fn signature<A>(flag: &Flag<A>) -> String {
         (None, Some(long)) => format!("    --{long}"),
         (None, None) => String::new(),
     };
+    if let Arity::Attached { name, .. } = flag.arity {
+        let _ = write!(sig, "[={name}]");
+    }
     if let Arity::Value { name, .. } = flag.arity {
         if flag.long.is_none() {
             let _ = write!(sig, " {name}");

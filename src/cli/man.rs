@@ -35,6 +35,9 @@ pub fn page<A>(tool: &Tool<A>) -> String {
             sig.push(format!("\\fB\\-\\-{}\\fR", escape(long)));
         }
         let mut sig = sig.join(", ");
+        if let Arity::Attached { name, .. } = flag.arity {
+            let _ = write!(sig, "[=\\fI{name}\\fR]");
+        }
         if let Arity::Value { name, .. } = flag.arity {
             let _ = write!(sig, " \\fI{name}\\fR");
         }

@@ -5,7 +5,6 @@
 //! answered here, so a tool's `run()` never sees them.
 
 use std::ffi::OsString;
-use std::io::Write;
 
 use super::flag::{Arity, Flag, HelpLevel, Tool, ToolArgs};
 use super::{complete, exit, help, man};
@@ -45,9 +44,15 @@ pub fn parse<A: ToolArgs>(
     } else {
         return Ok(parsed);
     };
-    // A closed stdout (`jpretty --help | head -1`) is not an error.
-    let _ = std::io::stdout().lock().write_all(text.as_bytes());
-    Err(exit::SUCCESS)
+    // A closed pipe (`jpretty --help | head -1`) is not an error; a
+    // closed or full stdout (`--help >/dev/full`) is, as for cat.
+    match exit::write_stdout(text.as_bytes()) {
+        Ok(()) => Err(exit::SUCCESS),
+        Err(e) => {
+            exit::report(tool.name, e);
+            Err(exit::USAGE)
+        }
+    }
 }
 
 /// A tool's whole `main`: parse `std::env::args_os()` with its table, then
@@ -95,6 +100,7 @@ fn parse_into<A: ToolArgs>(
         let value = match flag.arity {
             Arity::Switch => None,
             Arity::Value { .. } => Some(parser.value().map_err(|e| e.to_string())?),
+            Arity::Attached { bare, .. } => Some(parser.optional_value().unwrap_or(bare.into())),
         };
         (flag.apply)(parsed, value.as_deref()).map_err(|e| format!("{shown}: {e}"))?;
     }

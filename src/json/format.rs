@@ -69,9 +69,10 @@ pub fn format_slice(input: &[u8], options: &Options) -> (Vec<u8>, Result<(), Err
     (out, result)
 }
 
-struct Formatter<'a, R, W: ?Sized> {
+struct Formatter<'a, R, W: Write + ?Sized> {
     src: Source<R>,
-    sink: &'a mut W,
+    /// Buffered: a sorted object is written out in many small pieces.
+    sink: std::io::BufWriter<&'a mut W>,
     out: Out,
     options: &'a Options,
     /// Open containers, innermost last.
@@ -111,6 +112,10 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
             sorted_comma.extend_from_slice(p.sequence(Class::Object));
         }
         sorted_comma.push(b',');
+        if options.palette.is_some() {
+            // The comma may end a line: reset, as every coloured line does.
+            sorted_comma.extend_from_slice(RESET);
+        }
         let mut paints = [([0u8; SHORT], 0, 0); 8];
         if let Some(p) = &options.palette {
             for (i, class) in Class::ALL.into_iter().enumerate() {
@@ -122,7 +127,7 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
         }
         Formatter {
             src: Source::new(input),
-            sink,
+            sink: std::io::BufWriter::with_capacity(FLUSH_AT, sink),
             out: Out::with_capacity(FLUSH_AT * 2),
             options,
             stack: Vec::new(),
@@ -144,7 +149,7 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
         if self.src.ensure(BOM.len()).map_err(read_error)?
             && self.src.buf[self.src.pos..].starts_with(BOM)
         {
-            self.src.pos += BOM.len();
+            self.src.drop_uncounted(BOM.len());
         }
         let mut documents = 0u64;
         loop {
@@ -193,9 +198,10 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
                         self.out.push(b'}');
                     } else {
                         if self.options.sort_keys {
+                            // Members start in the default colour.
+                            self.reset_colour();
                             self.stack.push(SORTED);
                             self.sorter.open(self.out.len());
-                            self.painted = UNPAINTED;
                         } else {
                             self.stack.push(OBJECT);
                         }
@@ -256,9 +262,11 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
                         Some(b',') => {
                             self.src.pos += 1;
                             if top == SORTED {
-                                // Commas are placed when the members are reordered.
+                                // Commas are placed when the members are
+                                // reordered; each member ends in the
+                                // terminal's default colour.
+                                self.reset_colour();
                                 self.sorter.member(self.out.len());
-                                self.painted = UNPAINTED;
                             } else {
                                 self.paint(Class::Object);
                                 self.out.push(b',');
@@ -272,8 +280,10 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
                             self.src.pos += 1;
                             self.stack.pop();
                             if top == SORTED {
-                                self.sorter.close(&mut self.out, &self.sorted_comma);
-                                self.painted = UNPAINTED;
+                                self.reset_colour();
+                                if let Some(closed) = self.sorter.close(self.out.len(), true) {
+                                    self.write_sorted(closed)?;
+                                }
                             }
                             self.newline_indent()?;
                             self.paint(Class::Object);
@@ -482,11 +492,14 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
     }
 
     /// Starts a new line indented to the current depth (pretty layouts).
+    /// A coloured line ends with a reset, so a pager or grep showing any
+    /// line alone shows it in the right colours.
     #[inline(always)]
     fn newline_indent(&mut self) -> Fallible<()> {
         if self.compact {
             return Ok(());
         }
+        self.reset_colour();
         let width = self.stack.len() * self.unit;
         if width < SHORT && self.out.len() < FLUSH_AT {
             self.out.copy(&self.indent, 0, 1 + width);
@@ -526,12 +539,40 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
         }
     }
 
-    /// Ends a value: colour reset, newline.
-    fn end_document(&mut self) -> Fallible<()> {
-        if self.painted != UNPAINTED {
+    /// Back to the terminal's default colour, if painted.
+    #[inline(always)]
+    fn reset_colour(&mut self) {
+        if self.colour && self.painted != UNPAINTED {
             self.out.extend(RESET);
             self.painted = UNPAINTED;
         }
+    }
+
+    /// Writes out everything before and in the outermost sorted object,
+    /// which has just closed (or was cut short), its members in order.
+    fn write_sorted(&mut self, closed: super::keys::Closed) -> Fallible<()> {
+        let text = self.out.as_slice();
+        let sink = &mut self.sink;
+        sink.write_all(&text[..closed.start]).map_err(write_error)?;
+        let mut last = text[..closed.start].last().copied();
+        self.sorter
+            .write(closed, text, &self.sorted_comma, |piece| {
+                if let Some(&b) = piece.last() {
+                    last = Some(b);
+                }
+                sink.write_all(piece)
+            })
+            .map_err(write_error)?;
+        if last.is_some() {
+            self.sink_mid_line = last != Some(b'\n');
+        }
+        self.out.clear();
+        Ok(())
+    }
+
+    /// Ends a value: colour reset, newline.
+    fn end_document(&mut self) -> Fallible<()> {
+        self.reset_colour();
         self.out.push(b'\n');
         if self.out.len() >= FLUSH_AT {
             self.flush_out()?;
@@ -543,6 +584,7 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
     /// reader of our output is never kept waiting on our input.
     fn fill(&mut self) -> Fallible<bool> {
         self.flush_out()?;
+        self.sink.flush().map_err(write_error)?;
         self.src.fill().map_err(read_error)
     }
 
@@ -566,6 +608,12 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
         if failed {
             while matches!(self.out.last(), Some(b' ' | b'\t')) {
                 self.out.pop();
+            }
+            // Sorted objects cut short: what they hold, in input order,
+            // commas included.
+            self.reset_colour();
+            if let Some(closed) = self.sorter.close_all(self.out.len()) {
+                self.write_sorted(closed)?;
             }
             let mid_line = match self.out.last() {
                 Some(b) => b != b'\n',

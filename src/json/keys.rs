@@ -1,35 +1,74 @@
 //! `--sort-keys`: objects are formatted member by member into the output
-//! buffer, then their members are reordered by key when the object closes.
-//! Only the object being sorted (with what it contains) is held in memory.
+//! buffer in input order, and only an index is kept of where each member
+//! starts and what its key is. When an object closes its members are
+//! sorted by key (within that object: O(k log k) for k members, whatever
+//! the depth), and nothing is moved. When the outermost sorted object
+//! closes, it is written out once, walking the index: each member in key
+//! order, each nested object's members in theirs.
+//!
+//! Memory: one copy of the outermost object being sorted (the formatted
+//! text), its members' decoded keys while their object is open, and about
+//! 40 bytes of index per member and per nested object.
 
+use std::io;
 use std::ops::Range;
 
-use super::out::Out;
-
-/// Open sorted objects, innermost last.
+/// Open sorted objects and the index of the closed ones inside them.
 #[derive(Default)]
 pub struct Sorter {
+    /// Open sorted objects, innermost last.
     frames: Vec<Frame>,
+    /// Members of the open objects, in input order, frame after frame.
     members: Vec<Member>,
     /// Decoded keys of the open objects' members, end to end.
     keys: Vec<u8>,
-    scratch: Vec<u8>,
+    /// Closed objects directly inside the open ones, frame after frame.
+    frame_kids: Vec<u32>,
+    /// Closed objects, awaiting the outermost one's close.
+    nodes: Vec<Node>,
+    /// Their members, each node's in its final order.
+    spans: Vec<Span>,
+    /// The closed objects directly inside each span, in position order.
+    kids: Vec<u32>,
 }
 
 struct Frame {
     first_member: usize,
     keys_start: usize,
+    first_kid: usize,
 }
 
 struct Member {
-    /// Where the member (its newline and indent included) starts in the output.
+    /// Where the member starts in the output (newline and indent included;
+    /// the comma before it is not written until its place is known).
     start: usize,
     key: Range<usize>,
 }
 
+/// A closed object: its members' text lies in `start..end` of the output.
+struct Node {
+    start: usize,
+    end: usize,
+    spans: Range<u32>,
+}
+
+/// One member of a closed object.
+struct Span {
+    start: usize,
+    end: usize,
+    kids: Range<u32>,
+}
+
+/// A closed object, to be written with [`Sorter::write`].
+pub struct Closed {
+    node: u32,
+    /// Where its text starts in the output (all before it is final).
+    pub start: usize,
+}
+
 impl Sorter {
-    /// Whether any sorted object is open: then the output buffer must not
-    /// be flushed, as its offsets are recorded here.
+    /// Whether any sorted object is open: then output from the start of
+    /// the outermost one must stay in the buffer.
     pub fn is_open(&self) -> bool {
         !self.frames.is_empty()
     }
@@ -39,6 +78,7 @@ impl Sorter {
         self.frames.push(Frame {
             first_member: self.members.len(),
             keys_start: self.keys.len(),
+            first_kid: self.frame_kids.len(),
         });
         self.member(at);
     }
@@ -63,35 +103,139 @@ impl Sorter {
         }
     }
 
-    /// Closes the innermost object: rewrites its members in `out` in key
-    /// order (stable, so duplicate keys keep their order), joined by `comma`.
-    pub fn close(&mut self, out: &mut Out, comma: &[u8]) {
+    /// Closes the innermost object, whose last member ends at `end`: its
+    /// members are put in key order (stable, so duplicate keys keep their
+    /// order), or left in input order when `sort` is false (a document
+    /// cut short by an error). Returns the object when it was the
+    /// outermost, ready to be written.
+    pub fn close(&mut self, end: usize, sort: bool) -> Option<Closed> {
         let frame = self.frames.pop().expect("close matches an open");
-        let base = self.members[frame.first_member].start;
-        self.scratch.clear();
-        self.scratch.extend_from_slice(&out.as_slice()[base..]);
-        let end = out.len();
-        out.truncate(base);
-        let members = &mut self.members[frame.first_member..];
-        // Each member runs to the next one's start, in input order.
-        let mut spans: Vec<(Range<usize>, Range<usize>)> = members
-            .iter()
-            .enumerate()
-            .map(|(i, m)| {
-                let stop = members.get(i + 1).map_or(end, |n| n.start);
-                (m.key.clone(), m.start - base..stop - base)
-            })
-            .collect();
-        let keys = &self.keys;
-        spans.sort_by(|a, b| keys[a.0.clone()].cmp(&keys[b.0.clone()]));
-        for (i, (_, span)) in spans.into_iter().enumerate() {
-            if i > 0 {
-                out.extend(comma);
-            }
-            out.extend(&self.scratch[span]);
+        let members = &self.members[frame.first_member..];
+        let mut order: Vec<u32> = (0..members.len() as u32).collect();
+        if sort {
+            let keys = &self.keys;
+            order.sort_by(|&a, &b| {
+                keys[members[a as usize].key.clone()].cmp(&keys[members[b as usize].key.clone()])
+            });
         }
+        // Each member's direct children: the closed objects that start
+        // within it (both lists are in position order).
+        let children = &self.frame_kids[frame.first_kid..];
+        let mut bounds = Vec::with_capacity(members.len() + 1);
+        let mut c = 0;
+        for (i, m) in members.iter().enumerate() {
+            let stop = members.get(i + 1).map_or(end, |n| n.start);
+            let first = c;
+            while c < children.len() && self.nodes[children[c] as usize].start < stop {
+                c += 1;
+            }
+            bounds.push((m.start, stop, first..c));
+        }
+        let first_span = self.spans.len() as u32;
+        for i in order {
+            let (start, stop, ref kids) = bounds[i as usize];
+            let from = self.kids.len() as u32;
+            self.kids.extend_from_slice(&children[kids.clone()]);
+            self.spans.push(Span {
+                start,
+                end: stop,
+                kids: from..self.kids.len() as u32,
+            });
+        }
+        let node = self.nodes.len() as u32;
+        self.nodes.push(Node {
+            start: members[0].start,
+            end,
+            spans: first_span..self.spans.len() as u32,
+        });
         self.members.truncate(frame.first_member);
         self.keys.truncate(frame.keys_start);
+        self.frame_kids.truncate(frame.first_kid);
+        if self.frames.is_empty() {
+            Some(Closed {
+                node,
+                start: self.nodes[node as usize].start,
+            })
+        } else {
+            self.frame_kids.push(node);
+            None
+        }
+    }
+
+    /// Closes every open object, members in input order (the document
+    /// was cut short): the outermost, ready to be written, if any.
+    pub fn close_all(&mut self, end: usize) -> Option<Closed> {
+        let mut outermost = None;
+        while self.is_open() {
+            outermost = self.close(end, false);
+        }
+        outermost
+    }
+
+    /// Writes `closed`'s members from `text` (the output buffer) through
+    /// `write`, `comma` between members, each nested object's members in
+    /// their order; then forgets the index. An explicit stack, so depth
+    /// costs memory, not the call stack.
+    pub fn write(
+        &mut self,
+        closed: Closed,
+        text: &[u8],
+        comma: &[u8],
+        mut write: impl FnMut(&[u8]) -> io::Result<()>,
+    ) -> io::Result<()> {
+        enum Task {
+            /// The `i`th member of a node, and those after it.
+            Node { node: u32, i: u32 },
+            /// A span's text from `at`, its kids from the `k`th.
+            Span { span: u32, at: usize, k: u32 },
+        }
+        let mut tasks = vec![Task::Node {
+            node: closed.node,
+            i: 0,
+        }];
+        let result = (|| {
+            while let Some(task) = tasks.pop() {
+                match task {
+                    Task::Node { node, i } => {
+                        let n = &self.nodes[node as usize];
+                        let span = n.spans.start + i;
+                        if span < n.spans.end {
+                            if i > 0 {
+                                write(comma)?;
+                            }
+                            tasks.push(Task::Node { node, i: i + 1 });
+                            let s = &self.spans[span as usize];
+                            tasks.push(Task::Span {
+                                span,
+                                at: s.start,
+                                k: s.kids.start,
+                            });
+                        }
+                    }
+                    Task::Span { span, at, k } => {
+                        let s = &self.spans[span as usize];
+                        if k < s.kids.end {
+                            let kid = self.kids[k as usize];
+                            let child = &self.nodes[kid as usize];
+                            write(&text[at..child.start])?;
+                            tasks.push(Task::Span {
+                                span,
+                                at: child.end,
+                                k: k + 1,
+                            });
+                            tasks.push(Task::Node { node: kid, i: 0 });
+                        } else {
+                            write(&text[at..s.end])?;
+                        }
+                    }
+                }
+            }
+            Ok(())
+        })();
+        self.nodes.clear();
+        self.spans.clear();
+        self.kids.clear();
+        result
     }
 }
 

@@ -87,11 +87,6 @@ impl Out {
     }
 
     #[inline(always)]
-    pub fn truncate(&mut self, len: usize) {
-        self.len = self.len.min(len);
-    }
-
-    #[inline(always)]
     pub fn clear(&mut self) {
         self.len = 0;
     }

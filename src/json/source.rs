@@ -76,6 +76,13 @@ impl<R: Read> Source<R> {
         Ok(true)
     }
 
+    /// Drops the next `n` unread bytes from the buffer, so they count in
+    /// no column (a byte order mark is not a character of line 1).
+    pub fn drop_uncounted(&mut self, n: usize) {
+        self.buf.copy_within(self.pos + n..self.end, self.pos);
+        self.end -= n;
+    }
+
     /// The line (1-based) and column (1-based, in characters) of `buf[at]`.
     pub fn position_of(&self, at: usize) -> (u64, u64) {
         let (line, column) = advance(self.line, self.column, &self.buf[..at]);

@@ -86,8 +86,11 @@ pub fn tool() -> Tool<Args> {
             Some('S'),
             "Sort object keys, recursively",
             "Sort the members of every object by key (by code point, escapes decoded; \
-             duplicate keys keep their order). Each object is held in memory while it \
-             is sorted; without this option memory use is constant.",
+             duplicate keys keep their order). Each outermost object is held in memory \
+             once, as it will be printed (indentation included), until it closes, with \
+             an index of about 150 bytes per member and per nested object; then it is \
+             written out, so an array of objects streams. Sorting costs O(n log n) in \
+             the number of members, whatever the depth.",
             |a, _| {
                 a.sort_keys = true;
                 Ok(())
@@ -110,8 +113,11 @@ pub fn tool() -> Tool<Args> {
             "Accept exactly one value per input",
             "Accept exactly one JSON value per input: empty input, a second value \
              ([][]) or trailing data is an error. Without it, an input may hold any \
-             number of values separated by whitespace (NDJSON among them), and each \
-             is printed as its own document.",
+             number of values (NDJSON among them), and each is printed as its own \
+             document. As jq reads them, values need no whitespace between them where \
+             the boundary is plain ([][], \"a\"1, 1\"a\", {}[]), but a number or \
+             true, false or null must end before a letter or digit (truefalse and 1x \
+             are errors).",
             |a, _| {
                 a.strict = true;
                 Ok(())
@@ -164,9 +170,10 @@ pub fn tool() -> Tool<Args> {
             characters, bad escapes or invalid UTF-8. An error names the input, line and \
             column, what was expected and what was found; values printed before it stay \
             printed and the remaining inputs are still read.\n\n\
-            jpretty keeps no document tree: memory use is constant whatever the size or \
-            depth of the input (unless --sort-keys), and each value is written as soon as \
-            it is complete, so it works in pipes, on NDJSON logs and as a vim filter \
+            jpretty keeps no document tree: memory use is constant whatever the size of \
+            the input (unless --sort-keys), plus one byte per level of nesting open at \
+            once; -q validates in time linear in the input. Each value is written as \
+            soon as it is complete, so it works in pipes, on NDJSON logs and as a vim filter \
             (:%!jpretty).",
         flags: with_common(flags),
         positional: Positional {
@@ -228,13 +235,29 @@ pub fn main() -> i32 {
 
 /// Formats every input; returns the exit code.
 pub fn run(args: Args) -> i32 {
+    if !args.quiet && exit::is_closed(1) {
+        exit::report("jpretty", "cannot write output: standard output is closed");
+        return exit::USAGE;
+    }
     let palette = (!args.quiet && args.common.color.for_stdout()).then(palette_from_env);
-    let options = Options {
-        layout: args.layout.unwrap_or(Layout::Pretty(Indent::Spaces(2))),
-        sort_keys: args.sort_keys,
-        ascii: args.ascii,
-        strict: args.strict,
-        palette,
+    let options = if args.quiet {
+        // Validation alone: no layout, no sorting, so time is linear in
+        // the input whatever its depth.
+        Options {
+            layout: Layout::Compact,
+            sort_keys: false,
+            ascii: false,
+            strict: args.strict,
+            palette: None,
+        }
+    } else {
+        Options {
+            layout: args.layout.unwrap_or(Layout::Pretty(Indent::Spaces(2))),
+            sort_keys: args.sort_keys,
+            ascii: args.ascii,
+            strict: args.strict,
+            palette,
+        }
     };
     let files = if args.files.is_empty() {
         vec![OsString::from("-")]
@@ -248,6 +271,11 @@ pub fn run(args: Args) -> i32 {
     let mut status = exit::SUCCESS;
     for file in &files {
         let (name, result) = if file == "-" {
+            if exit::is_closed(0) {
+                exit::report("jpretty", "<stdin>: cannot read: standard input is closed");
+                status = status.max(exit::USAGE);
+                continue;
+            }
             (
                 "<stdin>".to_string(),
                 json::format_stream(io::stdin().lock(), out, &options),
@@ -260,7 +288,13 @@ pub fn run(args: Args) -> i32 {
                     (name, result)
                 }
                 Err(e) => {
-                    exit::report("jpretty", format_args!("{name}: cannot open: {e}"));
+                    exit::report(
+                        "jpretty",
+                        format_args!(
+                            "{name}: cannot open: {}",
+                            crate::ssh::session::plain_error(&e)
+                        ),
+                    );
                     status = status.max(exit::USAGE);
                     continue;
                 }
@@ -273,12 +307,24 @@ pub fn run(args: Args) -> i32 {
                 status = status.max(INVALID);
             }
             Err(json::Error::Read(e)) => {
-                exit::report("jpretty", format_args!("{name}: cannot read: {e}"));
+                exit::report(
+                    "jpretty",
+                    format_args!(
+                        "{name}: cannot read: {}",
+                        crate::ssh::session::plain_error(&e)
+                    ),
+                );
                 status = status.max(exit::USAGE);
             }
             Err(json::Error::Write(e)) if exit::is_broken_pipe(&e) => return exit::SUCCESS,
             Err(json::Error::Write(e)) => {
-                exit::report("jpretty", format_args!("cannot write output: {e}"));
+                exit::report(
+                    "jpretty",
+                    format_args!(
+                        "cannot write output: {}",
+                        crate::ssh::session::plain_error(&e)
+                    ),
+                );
                 return exit::USAGE;
             }
         }
