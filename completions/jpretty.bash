@@ -16,6 +16,10 @@ _jpretty() {
             COMPREPLY=()
             return
             ;;
+        --error-format)
+            COMPREPLY=($(compgen -W "full short" -- "$cur"))
+            return
+            ;;
         --color)
             if [[ $eq ]]; then
                 COMPREPLY=($(compgen -W "auto always never" -- "$cur"))
@@ -24,7 +28,7 @@ _jpretty() {
             ;;
     esac
     if [[ "$cur" == -* ]]; then
-        COMPREPLY=($(compgen -W "-c --compact --indent --tab -S --sort-keys -a --ascii --strict -q --quiet -C --color-output -M --monochrome-output --color --help -h --version" -- "$cur"))
+        COMPREPLY=($(compgen -W "-c --compact --indent --tab -S --sort-keys -a --ascii --strict -q --quiet --error-format -C --color-output -M --monochrome-output --color --help -h --version" -- "$cur"))
     else
         COMPREPLY=($(compgen -f -- "$cur"))
     fi

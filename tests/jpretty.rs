@@ -183,7 +183,7 @@ fn strict_accepts_exactly_one_value() {
         ),
     ] {
         let (_, err) = jpretty(&dir)
-            .args(["--strict", "-c"])
+            .args(["--strict", "-c", "--error-format=short"])
             .stdin(input)
             .expect_exit_text(1);
         assert_eq!(err, format!("jpretty: {message}\n"), "input {input:?}");
@@ -203,7 +203,7 @@ fn quiet_validates_and_prints_nothing() {
     assert_eq!(out, "");
     assert_eq!(
         err,
-        "jpretty: <stdin>:1:4: expected a JSON value, found ']'\n"
+        "jpretty: <stdin>:1:4: expected a JSON value, found ']': a trailing comma: JSON allows none after the last element or member\n 1 | [1,]\n   |    ^\n"
     );
 }
 
@@ -213,30 +213,48 @@ fn errors_say_where_what_was_expected_and_what_was_found() {
     let cases: &[(&[u8], &str)] = &[
         (
             b"{\"a\" 1}",
-            "1:6: expected ':' after an object key, found '1'",
+            "1:6: expected ':' after an object key, found '1': a ':' is missing after the key",
         ),
         (
             b"{\"a\":1 \"b\":2}",
-            "1:8: expected ',' or '}' after object member, found '\"'",
+            "1:8: expected ',' or '}' after object member, found '\"': a ',' is missing before it",
         ),
         (
             b"[1 2]",
-            "1:4: expected ',' or ']' after array element, found '2'",
+            "1:4: expected ',' or ']' after array element, found '2': a ',' is missing before it",
         ),
         (
             b"{1:2}",
-            "1:2: expected '\"' to begin an object key, found '1'",
+            "1:2: expected '\"' to begin an object key, found '1': an unquoted key: keys are strings in double quotes",
         ),
-        (b"[1,]", "1:4: expected a JSON value, found ']'"),
+        (
+            b"[1,]",
+            "1:4: expected a JSON value, found ']': a trailing comma: JSON allows none after the last element or member",
+        ),
         (
             b"{\"a\":1,}",
-            "1:8: expected '\"' to begin an object key, found '}'",
+            "1:8: expected '\"' to begin an object key, found '}': a trailing comma: JSON allows none after the last element or member",
         ),
-        (b"[NaN]", "1:2: expected a JSON value, found 'N'"),
-        (b"[Infinity]", "1:2: expected a JSON value, found 'I'"),
-        (b"[-Infinity]", "1:3: expected a digit, found 'I'"),
-        (b"// c\n[1]", "1:1: expected a JSON value, found '/'"),
-        (b"['a']", "1:2: expected a JSON value, found '''"),
+        (
+            b"[NaN]",
+            "1:2: expected a JSON value, found 'N': NaN and Infinity are not JSON numbers (null or a string can stand for them)",
+        ),
+        (
+            b"[Infinity]",
+            "1:2: expected a JSON value, found 'I': NaN and Infinity are not JSON numbers (null or a string can stand for them)",
+        ),
+        (
+            b"[-Infinity]",
+            "1:3: expected a digit, found 'I': NaN and Infinity are not JSON numbers (null or a string can stand for them)",
+        ),
+        (
+            b"// c\n[1]",
+            "1:1: expected a JSON value, found '/': a comment: JSON has none",
+        ),
+        (
+            b"['a']",
+            "1:2: expected a JSON value, found ''': single quotes: JSON strings take double quotes",
+        ),
         (
             b"[\"a\tb\"]",
             "1:4: expected a string character (control characters must be escaped, e.g. \\n), found control character U+0009",
@@ -265,7 +283,10 @@ fn errors_say_where_what_was_expected_and_what_was_found() {
         (b"[1.]", "1:4: expected a digit after '.', found ']'"),
         (b"[1e+]", "1:5: expected a digit in the exponent, found ']'"),
         (b"[tru]", "1:5: expected 'e' (in 'true'), found ']'"),
-        (b"[nul", "1:5: expected 'l' (in 'null'), found end of input"),
+        (
+            b"[nul",
+            "1:5: expected 'l' (in 'null'), found end of input: the input ends with 1 bracket open; the innermost, '[', opened at 1:1",
+        ),
         (
             b"\"abc",
             "1:5: expected '\"' to end the string, found end of input",
@@ -276,10 +297,16 @@ fn errors_say_where_what_was_expected_and_what_was_found() {
             "1:8: expected a JSON value, found 'y'",
         ),
         (b"1x", "1:2: expected whitespace between values, found 'x'"),
-        (b"[1]]", "1:4: expected a JSON value, found ']'"),
+        (
+            b"[1]]",
+            "1:4: expected a JSON value, found ']': nothing is open for this ']' to close",
+        ),
     ];
     for (input, message) in cases {
-        let (_, err) = jpretty(&dir).arg("-c").stdin(input).expect_exit_text(1);
+        let (_, err) = jpretty(&dir)
+            .args(["-c", "--error-format=short"])
+            .stdin(input)
+            .expect_exit_text(1);
         assert_eq!(
             err,
             format!("jpretty: <stdin>:{message}\n"),
@@ -306,7 +333,7 @@ fn values_before_an_error_stay_printed_and_later_files_are_read() {
     );
     assert_eq!(
         err,
-        "jpretty: bad.json:3:3: expected a JSON value, found ','\n\
+        "jpretty: bad.json:3:3: expected a JSON value, found ','\n 3 | 2,,]}\n   |   ^\n\
          jpretty: missing.json: cannot open: No such file or directory\n"
     );
     // Invalid JSON alone exits 1.
@@ -808,4 +835,85 @@ fn every_coloured_line_ends_with_a_reset() {
             .collect();
         assert_eq!(stripped, plain, "{args:?}");
     }
+}
+
+#[test]
+fn errors_name_the_common_mistake_and_show_the_line() {
+    let dir = Dir::new("errors-full");
+    let err = |input: &[u8]| {
+        let (_, err) = jpretty(&dir).stdin(input).expect_exit_text(1);
+        err
+    };
+    // The line, with a caret under the column.
+    assert_eq!(
+        err(b"{\n  \"a\": 1,\n  \"b\" 2\n}"),
+        "jpretty: <stdin>:3:7: expected ':' after an object key, found '2': a ':' is missing after the key\n \
+         3 |   \"b\" 2\n   \
+           |       ^\n"
+    );
+    // A bracket that closes the wrong thing, or nothing.
+    assert!(err(b"{\"a\": [1, 2}").contains(
+        "expected ',' or ']' after array element, found '}': '}' cannot close the '[' opened at 1:7"
+    ));
+    // Cut short: what is open and where it opened.
+    assert!(err(b"{\"a\": [1, {\"b\": 2").contains(
+        "found end of input: the input ends with 3 brackets open; the innermost, '{', opened at 1:11"
+    ));
+    // Invisible and look-alike characters by code point, never raw.
+    let e = err("{\"a\":\u{a0}1}".as_bytes());
+    assert!(
+        e.contains("found U+00A0 NO-BREAK SPACE\n 1 | {\"a\":·1}"),
+        "{e}"
+    );
+    let e = err("[1]\u{feff}[2]".as_bytes());
+    assert!(
+        e.contains("found U+FEFF ZERO WIDTH NO-BREAK SPACE (byte order mark)"),
+        "{e}"
+    );
+    assert!(!e.contains('\u{feff}'), "{e}");
+    let e = err("[\u{200b}1]".as_bytes());
+    assert!(
+        e.contains("U+200B ZERO WIDTH SPACE") && !e.contains('\u{200b}'),
+        "{e}"
+    );
+    let e = err("{\u{201c}a\u{201d}: 1}".as_bytes());
+    assert!(
+        e.contains("U+201C LEFT DOUBLE QUOTATION MARK (not '\"')"),
+        "{e}"
+    );
+    // UTF-16, with or without its byte order mark.
+    for input in [&b"\xff\xfe[\x001\x00]\x00"[..], b"[\x001\x00]\x00"] {
+        assert!(err(input).contains(
+            "the input looks like UTF-16; convert it to UTF-8 first (iconv -f UTF-16 -t UTF-8)"
+        ));
+    }
+    // Python's literals.
+    assert!(err(b"[True]").contains("True, False and None are Python's"));
+    // A long line is cut around the column.
+    let long = format!("[{}x]", "1,".repeat(5000));
+    let e = err(long.as_bytes());
+    let lines: Vec<&str> = e.lines().collect();
+    assert_eq!(lines.len(), 3, "{e}");
+    assert!(
+        lines[0].ends_with("1:10002: expected a JSON value, found 'x'"),
+        "{e}"
+    );
+    assert!(
+        lines[1].starts_with(" 1 | …,1,1") && lines[1].ends_with(",1,x]"),
+        "{e}"
+    );
+    assert!(lines[1].chars().count() < 120, "{e}");
+    let caret = lines[2].find('^').unwrap();
+    assert_eq!(lines[1].chars().nth(caret), Some('x'), "{e}");
+    // --error-format=short: the first line alone.
+    let (_, e) = jpretty(&dir)
+        .arg("--error-format=short")
+        .stdin("[1,]")
+        .expect_exit_text(1);
+    assert_eq!(
+        e,
+        "jpretty: <stdin>:1:4: expected a JSON value, found ']': a trailing comma: JSON allows none after the last element or member\n"
+    );
+    let (_, e) = jpretty(&dir).arg("--error-format=long").expect_exit_text(2);
+    assert!(e.contains("expected full or short"), "{e}");
 }

@@ -10,13 +10,17 @@
 
 use std::io::{Read, Write};
 
-use super::error::{Error, SyntaxError, describe};
+use super::error::{Error, Snippet, SyntaxError, describe};
 use super::keys::Sorter;
 use super::number;
 use super::out::{Out, SHORT};
 use super::source::Source;
 use super::style::{Class, Indent, Layout, Options, RESET};
 use super::text;
+
+/// How many levels of nesting remember where they opened (8 bytes each),
+/// for "the '[' opened at 3:7" in messages.
+const OPENINGS: usize = 1 << 16;
 
 /// Output is written out once it reaches this size.
 const FLUSH_AT: usize = 128 * 1024;
@@ -92,6 +96,9 @@ struct Formatter<'a, R, W: Write + ?Sized> {
     /// The look (see `Palette::look`) in effect in the output.
     painted: u8,
     sorter: Sorter,
+    /// Where the outermost [`OPENINGS`] open containers opened (offsets
+    /// from the start of input), for messages.
+    openings: Vec<u64>,
     /// What separates sorted members (the comma, in the object's colour).
     sorted_comma: Vec<u8>,
     /// Whether the output written to the sink so far ends inside a line.
@@ -139,6 +146,7 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
             paints,
             painted: UNPAINTED,
             sorter: Sorter::default(),
+            openings: Vec::new(),
             sorted_comma,
             sink_mid_line: false,
         }
@@ -191,12 +199,14 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
                 Some(b'{') => {
                     self.paint(Class::Object);
                     self.out.push(b'{');
+                    let opened = self.src.base + self.src.pos as u64;
                     self.src.pos += 1;
                     let b = self.skip_ws()?;
                     if b == Some(b'}') {
                         self.src.pos += 1;
                         self.out.push(b'}');
                     } else {
+                        self.note_open(opened);
                         if self.options.sort_keys {
                             // Members start in the default colour.
                             self.reset_colour();
@@ -213,12 +223,14 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
                 Some(b'[') => {
                     self.paint(Class::Array);
                     self.out.push(b'[');
+                    let opened = self.src.base + self.src.pos as u64;
                     self.src.pos += 1;
                     let b = self.skip_ws()?;
                     if b == Some(b']') {
                         self.src.pos += 1;
                         self.out.push(b']');
                     } else {
+                        self.note_open(opened);
                         self.stack.push(ARRAY);
                         self.newline_indent()?;
                         next = b;
@@ -251,6 +263,7 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
                         Some(b']') => {
                             self.src.pos += 1;
                             self.stack.pop();
+                            self.note_close();
                             self.newline_indent()?;
                             self.paint(Class::Array);
                             self.out.push(b']');
@@ -279,6 +292,7 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
                         Some(b'}') => {
                             self.src.pos += 1;
                             self.stack.pop();
+                            self.note_close();
                             if top == SORTED {
                                 self.reset_colour();
                                 if let Some(closed) = self.sorter.close(self.out.len(), true) {
@@ -634,19 +648,131 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
         self.sink.flush().map_err(write_error)
     }
 
-    /// A syntax error at the current position: `expected …, found …`.
+    /// A container opens at input offset `at` (before its level is
+    /// pushed).
+    #[inline(always)]
+    fn note_open(&mut self, at: u64) {
+        if self.stack.len() < OPENINGS {
+            self.openings.push(at);
+        }
+    }
+
+    /// A container closed (its level popped).
+    #[inline(always)]
+    fn note_close(&mut self) {
+        if self.stack.len() < OPENINGS {
+            self.openings.pop();
+        }
+    }
+
+    /// A syntax error at the current position: `expected …, found …`,
+    /// what the mistake probably was, and the line it is on.
     #[cold]
     fn error_here(&mut self, expected: &str) -> Box<Error> {
         // Make the found character whole for the message; a read error here
         // would only shorten the message.
         let _ = self.src.ensure(4);
-        let found = describe(&self.src.buf[self.src.pos..self.src.end]);
+        let rest = &self.src.buf[self.src.pos..self.src.end];
+        let found = describe(rest);
+        let message = match self.hint(expected, rest) {
+            Some(hint) => format!("expected {expected}, found {found}: {hint}"),
+            None => format!("expected {expected}, found {found}"),
+        };
         let (line, column) = self.src.position_of(self.src.pos);
+        let (text, at, cut) = self.src.line_around(self.src.pos);
+        // An empty line shows nothing.
+        let snippet = (!text.iter().all(|&b| is_ws(b))).then(|| Snippet::new(text, at, cut));
         Box::new(Error::Syntax(SyntaxError {
             line,
             column,
-            message: format!("expected {expected}, found {found}"),
+            message,
+            snippet,
         }))
+    }
+
+    /// The common mistake an error most likely is, in words.
+    #[cold]
+    fn hint(&self, expected: &str, rest: &[u8]) -> Option<String> {
+        let pos = self.src.pos;
+        let offset = self.src.base + pos as u64;
+        let before = self.src.buf[..pos]
+            .iter()
+            .rev()
+            .find(|&&b| !is_ws(b))
+            .copied();
+        let open = self
+            .stack
+            .last()
+            .map(|&k| if k == ARRAY { '[' } else { '{' });
+        let opened_at = || {
+            let at = *self.openings.get(self.stack.len().checked_sub(1)?)?;
+            Some(match self.src.position_at(at) {
+                Some((l, c)) => format!("{l}:{c}"),
+                None => format!("byte {}", at + 1),
+            })
+        };
+        let value_start = |b: u8| {
+            matches!(
+                b,
+                b'"' | b'-' | b'0'..=b'9' | b'{' | b'[' | b't' | b'f' | b'n'
+            )
+        };
+        let Some(&b) = rest.first() else {
+            let open = open?;
+            let depth = self.stack.len();
+            let what = if depth == 1 { "bracket" } else { "brackets" };
+            return Some(match opened_at() {
+                Some(at) => format!(
+                    "the input ends with {depth} {what} open; the innermost, '{open}', opened at {at}"
+                ),
+                None => format!("the input ends with {depth} {what} open"),
+            });
+        };
+        let word = |w: &[u8]| rest.starts_with(w);
+        Some(match b {
+            0 | 0xFE | 0xFF if b == 0 || offset == 0 => {
+                "the input looks like UTF-16; convert it to UTF-8 first (iconv -f UTF-16 -t UTF-8)"
+                    .to_string()
+            }
+            b']' | b'}' if before == Some(b',') => {
+                "a trailing comma: JSON allows none after the last element or member".to_string()
+            }
+            b']' | b'}' if open.is_none() => {
+                format!("nothing is open for this '{}' to close", b as char)
+            }
+            b']' | b'}' if open.is_some_and(|o| (o == '[') != (b == b']')) => {
+                let at = opened_at()
+                    .map(|at| format!(" opened at {at}"))
+                    .unwrap_or_default();
+                format!(
+                    "'{}' cannot close the '{}'{at}",
+                    b as char,
+                    open.unwrap_or('[')
+                )
+            }
+            b'\'' => "single quotes: JSON strings take double quotes".to_string(),
+            b'/' if word(b"//") || word(b"/*") => "a comment: JSON has none".to_string(),
+            b'#' => "a comment: JSON has none".to_string(),
+            b'N' | b'I' if word(b"NaN") || word(b"Infinity") => {
+                "NaN and Infinity are not JSON numbers (null or a string can stand for them)"
+                    .to_string()
+            }
+            b'T' | b'F' | b'N' if word(b"True") || word(b"False") || word(b"None") => {
+                "True, False and None are Python's; JSON has true, false and null".to_string()
+            }
+            _ if expected.starts_with("'\"' to begin an object key")
+                && (b.is_ascii_alphanumeric() || b == b'_' || b == b'$') =>
+            {
+                "an unquoted key: keys are strings in double quotes".to_string()
+            }
+            _ if expected.starts_with("':'") && value_start(b) => {
+                "a ':' is missing after the key".to_string()
+            }
+            _ if expected.starts_with("',' or") && (value_start(b) || b == b'\'') => {
+                "a ',' is missing before it".to_string()
+            }
+            _ => return None,
+        })
     }
 }
 

@@ -4,6 +4,8 @@
 use std::io::{self, Read};
 
 const CHUNK: usize = 256 * 1024;
+/// Bytes already read that stay in the buffer across a read, for errors.
+const KEEP: usize = 4096;
 
 /// A read buffer over `R` with position bookkeeping.
 ///
@@ -20,6 +22,8 @@ pub struct Source<R> {
     line: u64,
     /// Characters between the last newline and `buf[0]`.
     column: u64,
+    /// Bytes of input dropped before `buf[0]`.
+    pub base: u64,
 }
 
 impl<R: Read> Source<R> {
@@ -32,6 +36,7 @@ impl<R: Read> Source<R> {
             eof: false,
             line: 1,
             column: 0,
+            base: 0,
         }
     }
 
@@ -41,10 +46,18 @@ impl<R: Read> Source<R> {
         if self.eof {
             return Ok(false);
         }
-        self.account(self.pos);
-        self.buf.copy_within(self.pos..self.end, 0);
-        self.end -= self.pos;
-        self.pos = 0;
+        // Keep what was read of the current line (up to KEEP bytes), so an
+        // error can show it and see what came before.
+        let floor = self.pos.saturating_sub(KEEP);
+        let keep_from = match memchr::memrchr(b'\n', &self.buf[floor..self.pos]) {
+            Some(nl) => floor + nl + 1,
+            None => floor,
+        };
+        self.account(keep_from);
+        self.base += keep_from as u64;
+        self.buf.copy_within(keep_from..self.end, 0);
+        self.end -= keep_from;
+        self.pos -= keep_from;
         if self.end == self.buf.len() {
             // One token (a number) longer than the buffer: grow to hold it.
             self.buf.resize(self.buf.len() * 2, 0);
@@ -81,6 +94,27 @@ impl<R: Read> Source<R> {
     pub fn drop_uncounted(&mut self, n: usize) {
         self.buf.copy_within(self.pos + n..self.end, self.pos);
         self.end -= n;
+        self.base += n as u64;
+    }
+
+    /// Line and column of the input byte at `offset` (counted from the
+    /// start of input), if it is still in the buffer.
+    pub fn position_at(&self, offset: u64) -> Option<(u64, u64)> {
+        let at = offset.checked_sub(self.base)? as usize;
+        (at <= self.end).then(|| self.position_of(at))
+    }
+
+    /// The line holding `buf[at]`, as far as the buffer has it: its text,
+    /// where `at` falls in it, and whether the line began before the
+    /// buffer (so the text starts mid-line).
+    pub fn line_around(&self, at: usize) -> (&[u8], usize, bool) {
+        let (start, cut) = match memchr::memrchr(b'\n', &self.buf[..at]) {
+            Some(nl) => (nl + 1, false),
+            None => (0, self.column != 0),
+        };
+        let end = memchr::memchr(b'\n', &self.buf[at..self.end]).map_or(self.end, |n| at + n);
+        let line = &self.buf[start..end];
+        (line.strip_suffix(b"\r").unwrap_or(line), at - start, cut)
     }
 
     /// The line (1-based) and column (1-based, in characters) of `buf[at]`.

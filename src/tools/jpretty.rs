@@ -8,7 +8,7 @@ use std::ffi::OsString;
 use std::fs::File;
 use std::io::{self, Write};
 
-use crate::cli::flag::{Positional, number, with_common};
+use crate::cli::flag::{Positional, number, text as text_value, with_common};
 use crate::cli::{self, Arity, ColorChoice, Common, Flag, Hint, Tool, ToolArgs, exit};
 use crate::json::{self, Indent, Layout, Options, Palette};
 
@@ -25,6 +25,8 @@ pub struct Args {
     ascii: bool,
     strict: bool,
     quiet: bool,
+    /// `--error-format=short`: one line per error, for scripts.
+    short_errors: bool,
 }
 
 impl ToolArgs for Args {
@@ -134,6 +136,35 @@ pub fn tool() -> Tool<Args> {
                 Ok(())
             },
         ),
+        Flag {
+            long: Some("error-format"),
+            short: None,
+            arity: Arity::Value {
+                name: "FORMAT",
+                choices: &["full", "short"],
+                hint: Hint::Other,
+            },
+            summary: "How errors are shown: full (with the line and a caret) or short",
+            doc: "How syntax errors are shown on stderr. full (the default): \
+                  FILE:LINE:COLUMN: what was expected, what was found and, for a common \
+                  mistake (a trailing comma, single quotes, an unquoted key, a comment, NaN, \
+                  a missing ':' or ',', a bracket that closes nothing or the wrong thing, \
+                  input cut short, UTF-16), what it probably was; then the line with a caret \
+                  under the column, cut around it when long. Invisible and look-alike \
+                  characters are named by code point (U+00A0 NO-BREAK SPACE) and shown as a \
+                  middle dot. short: the first line alone, for scripts and editors.",
+            hidden: false,
+            apply: |a, v| {
+                a.short_errors = match text_value(v)? {
+                    "full" => false,
+                    "short" => true,
+                    other => {
+                        return Err(format!("invalid value '{other}': expected full or short"));
+                    }
+                };
+                Ok(())
+            },
+        },
         F::switch(
             "color-output",
             Some('C'),
@@ -303,7 +334,7 @@ pub fn run(args: Args) -> i32 {
         match result {
             Ok(()) => {}
             Err(json::Error::Syntax(e)) => {
-                exit::report("jpretty", format_args!("{name}:{e}"));
+                report_syntax(&name, &e, args.short_errors);
                 status = status.max(INVALID);
             }
             Err(json::Error::Read(e)) => {
@@ -330,6 +361,23 @@ pub fn run(args: Args) -> i32 {
         }
     }
     status
+}
+
+/// A syntax error on stderr: `FILE:LINE:COLUMN: message`, then (unless
+/// `short`) the line with a caret under the column, as rustc and gojq show
+/// them.
+fn report_syntax(name: &str, e: &json::SyntaxError, short: bool) {
+    let mut text = format!("{name}:{e}");
+    if let (false, Some(snippet)) = (short, &e.snippet) {
+        let number = e.line.to_string();
+        let pad = " ".repeat(number.len());
+        text.push_str(&format!(
+            "\n {number} | {}\n {pad} | {}^",
+            snippet.text,
+            " ".repeat(snippet.caret)
+        ));
+    }
+    exit::report("jpretty", text);
 }
 
 /// The palette: `JPRETTY_COLORS` over the defaults. A bad value is reported
