@@ -16,6 +16,10 @@ _jpretty() {
             COMPREPLY=()
             return
             ;;
+        -o|--output)
+            COMPREPLY=($(compgen -f -- "$cur"))
+            return
+            ;;
         --error-format)
             COMPREPLY=($(compgen -W "full short" -- "$cur"))
             return
@@ -28,7 +32,7 @@ _jpretty() {
             ;;
     esac
     if [[ "$cur" == -* ]]; then
-        COMPREPLY=($(compgen -W "-c --compact --indent --tab -S --sort-keys -a --ascii --strict -q --quiet --error-format -C --color-output -M --monochrome-output --color --help -h --version" -- "$cur"))
+        COMPREPLY=($(compgen -W "-c --compact --indent --tab -S --sort-keys -a --ascii --strict --pretty --lines --seq -U --unescape -o --output --in-place -q --quiet --error-format -C --color-output -M --monochrome-output --color --help -h --version" -- "$cur"))
     else
         COMPREPLY=($(compgen -f -- "$cur"))
     fi

@@ -917,3 +917,163 @@ fn errors_name_the_common_mistake_and_show_the_line() {
     let (_, e) = jpretty(&dir).arg("--error-format=long").expect_exit_text(2);
     assert!(e.contains("expected full or short"), "{e}");
 }
+
+#[test]
+fn lines_reports_and_skips_a_bad_line_and_goes_on() {
+    let dir = Dir::new("lines");
+    dir.create(
+        "log.jsonl",
+        "{\"b\":1,\"a\":2}\n\n[1,\n{\"x\":\"secret fragment\"} trailing\n1 2\n  {\"a\": [1, 2]} \r\n\"tail\"",
+    );
+    let (out, err) = jpretty(&dir)
+        .args(["--lines", "-S", "log.jsonl"])
+        .expect_exit_text(1);
+    // Compact by default, one value per line; bad lines skipped whole.
+    assert_eq!(out, "{\"a\":2,\"b\":1}\n{\"a\":[1,2]}\n\"tail\"\n");
+    assert!(!out.contains("secret"), "{out}");
+    let first: Vec<&str> = err.lines().filter(|l| l.starts_with("jpretty:")).collect();
+    assert_eq!(
+        first,
+        [
+            "jpretty: log.jsonl:3:4: expected the rest of the value on this line (JSON Lines: one value per line), found the end of the line",
+            "jpretty: log.jsonl:4:25: expected the end of the line after the value (JSON Lines: one value per line), found 't'",
+            "jpretty: log.jsonl:5:3: expected the end of the line after the value (JSON Lines: one value per line), found '2'",
+        ]
+    );
+    // --pretty prints each value pretty; all good exits 0.
+    let out = jpretty(&dir)
+        .args(["--lines", "--pretty"])
+        .stdin("{\"a\":1}\n[2]\n")
+        .stdout();
+    assert_eq!(out, "{\n  \"a\": 1\n}\n[\n  2\n]\n");
+    // A bad line's fragment never reaches a reader, even behind a slow
+    // pipe: 3 MB of good lines around one bad long line.
+    let good = "{\"k\":\"v\"}\n".repeat(150_000);
+    let bad = format!("[{}\n", "\"fragment\",".repeat(100_000));
+    let (out, _) = jpretty(&dir)
+        .arg("--lines")
+        .stdin(format!("{good}{bad}{good}"))
+        .expect_exit_text(1);
+    assert!(!out.contains("fragment"));
+    assert_eq!(out.lines().count(), 300_000);
+    jpretty(&dir)
+        .args(["--lines", "--strict"])
+        .stdin("1")
+        .expect_exit(2);
+}
+
+#[test]
+fn seq_reads_and_writes_rfc_7464() {
+    let dir = Dir::new("seq");
+    let (out, err) = jpretty(&dir)
+        .args(["--seq", "-c"])
+        .stdin("\x1e{\"a\":1}\n\x1e123\x1e[1,\n 2]\n\x1e{\"bad\"\n\x1e\"ok\"\n\x1e7\n")
+        .expect_exit_text(1);
+    assert_eq!(out, "\x1e{\"a\":1}\n\x1e[1,2]\n\x1e\"ok\"\n\x1e7\n");
+    assert!(
+        err.contains("<stdin>:2:5: expected whitespace after a number or literal that ends a record (RFC 7464: without it the record was cut short)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("<stdin>:5:1: expected ':' after an object key"),
+        "{err}"
+    );
+    // jq reads what jpretty writes.
+    let out = jpretty(&dir).arg("--seq").stdin("{\"a\":[1]}").stdout();
+    assert_eq!(out, "\x1e{\n  \"a\": [\n    1\n  ]\n}\n");
+}
+
+#[test]
+fn unescape_decodes_what_can_be_printed() {
+    let dir = Dir::new("unescape");
+    let out = jpretty(&dir)
+        .args(["-c", "-U"])
+        .stdin(r#"{"\u006b\u00e9y":"\u00e9\/\ud83d\ude00 \n\t\"\\\u0022\u005c\u0001\ud800 \ud800\u0041 \u2028"}"#)
+        .stdout();
+    assert_eq!(
+        out,
+        "{\"kéy\":\"é/😀 \\n\\t\\\"\\\\\\u0022\\u005c\\u0001\\ud800 \\ud800A \u{2028}\"}\n"
+    );
+    // The output is the same JSON: decoding it gives the input's value.
+    let input = r#"["\u00e9\/\ud83d\ude00", "\u0022\\", "\u2028x"]"#;
+    let out = jpretty(&dir).arg("-U").stdin(input).stdout();
+    assert_eq!(values(&out), values(input));
+    let (_, err) = jpretty(&dir).args(["-U", "-a"]).expect_exit_text(2);
+    assert!(
+        err.contains("--ascii and --unescape cannot be used together"),
+        "{err}"
+    );
+}
+
+#[test]
+fn output_file_and_in_place_keep_the_original_on_any_error() {
+    let dir = Dir::new("in-place");
+    dir.create("good.json", "{\"b\":1}");
+    dir.create("bad.json", "{\"b\":1,}");
+    std::fs::set_permissions(
+        dir.join("good.json"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o640),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("good.json", dir.join("link.json")).unwrap();
+    let (_, err) = jpretty(&dir)
+        .args(["--in-place", "-c", "link.json", "bad.json"])
+        .expect_exit_text(1);
+    assert!(err.contains("bad.json: left as it was"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("good.json")).unwrap(),
+        "{\"b\":1}\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("bad.json")).unwrap(),
+        "{\"b\":1,}"
+    );
+    // The link is still a link, the file keeps its mode, no temp is left.
+    assert!(
+        std::fs::symlink_metadata(dir.join("link.json"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(dir.join("good.json"))
+            .unwrap()
+            .permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o640);
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names.len(), 3, "{names:?}");
+    // -o: written whole, or not at all.
+    jpretty(&dir)
+        .args(["-c", "-o", "out.json"])
+        .stdin("[1]")
+        .expect_exit(0);
+    assert_eq!(
+        std::fs::read_to_string(dir.join("out.json")).unwrap(),
+        "[1]\n"
+    );
+    let (_, err) = jpretty(&dir)
+        .args(["-c", "-o", "out.json"])
+        .stdin("[2,")
+        .expect_exit_text(1);
+    assert!(err.contains("out.json: left as it was"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("out.json")).unwrap(),
+        "[1]\n"
+    );
+    // Usage mistakes.
+    for (args, says) in [
+        (&["--in-place"][..], "--in-place needs FILE operands"),
+        (&["--in-place", "-"], "--in-place needs FILE operands"),
+        (
+            &["--in-place", "-o", "x", "a"],
+            "--in-place and -o cannot be used together",
+        ),
+    ] {
+        let (_, err) = jpretty(&dir).args(args).expect_exit_text(2);
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+}

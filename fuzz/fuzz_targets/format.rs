@@ -1,12 +1,14 @@
 //! Fuzzes the JSON formatter: it must never panic, and whatever it accepts
 //! it must print as valid JSON holding the same values.
 //!
-//! The first input byte picks the options; the rest is the JSON text.
+//! The first input byte picks the options (layout, -S, -a or -U, --strict,
+//! and the framing: a stream, --lines or --seq); the rest is the JSON
+//! text. -q is the compact layout into a sink, checked here as compact.
 //! Run: `cargo +nightly fuzz run format` (see README.md).
 
 #![no_main]
 
-use fleetkit::json::{Indent, Layout, Options, Palette, format_slice};
+use fleetkit::json::{Indent, Layout, Options, Palette, Records, format_records, format_slice};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -22,9 +24,32 @@ fuzz_target!(|data: &[u8]| {
         },
         sort_keys: flags & 4 != 0,
         ascii: flags & 8 != 0,
-        strict: flags & 16 != 0,
+        strict: flags & 16 != 0 && flags & 0xC0 == 0,
         palette: None,
+        records: match flags >> 6 {
+            1 => Records::Lines,
+            2 => Records::Seq,
+            _ => Records::Stream,
+        },
+        unescape: flags & 32 != 0 && flags & 8 == 0,
     };
+    if options.records != Records::Stream {
+        // Records: bad ones are skipped, and what is written is whole
+        // records, each valid JSON.
+        let mut out = Vec::new();
+        let mut errors = 0;
+        let result = format_records(input, &mut out, &options, &mut |_| errors += 1);
+        assert!(result.is_ok());
+        let plain: Vec<u8> = out.iter().copied().filter(|&b| b != 0x1e).collect();
+        let stream = Options {
+            records: Records::Stream,
+            strict: false,
+            ..options.clone()
+        };
+        let (_, again) = format_slice(&plain, &stream);
+        assert!(again.is_ok(), "records output not JSON: {:?}", String::from_utf8_lossy(&out));
+        return;
+    }
     let (out, result) = format_slice(input, &options);
     if result.is_err() {
         return;

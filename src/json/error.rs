@@ -148,6 +148,7 @@ pub fn describe(rest: &[u8]) -> String {
     };
     match b {
         0x20..=0x7e => format!("'{}'", b as char),
+        b'\n' => "the end of the line".to_string(),
         0x00..=0x1f | 0x7f => format!("control character U+{b:04X}"),
         _ => {
             let n = rest.len().min(4);

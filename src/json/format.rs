@@ -15,7 +15,7 @@ use super::keys::Sorter;
 use super::number;
 use super::out::{Out, SHORT};
 use super::source::Source;
-use super::style::{Class, Indent, Layout, Options, RESET};
+use super::style::{Class, Indent, Layout, Options, RESET, Records};
 use super::text;
 
 /// How many levels of nesting remember where they opened (8 bytes each),
@@ -50,6 +50,8 @@ const SORTED: u8 = 2;
 const UNPAINTED: u8 = u8::MAX;
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
+/// RFC 7464's record separator.
+const RS: u8 = 0x1E;
 
 /// Reformats every JSON value in `input` into `output`.
 ///
@@ -62,6 +64,21 @@ pub fn format_stream<R: Read, W: Write + ?Sized>(
 ) -> Result<(), Error> {
     let mut formatter = Formatter::new(input, output, options);
     let result = formatter.stream();
+    let flushed = formatter.finish(result.is_err());
+    result.and(flushed).map_err(|e| *e)
+}
+
+/// Reformats every record of `input` (JSON Lines or an RFC 7464 sequence,
+/// as `options.records` says) into `output`. A bad record is handed to
+/// `on_error` and skipped, none of it written; the rest go on.
+pub fn format_records<R: Read, W: Write + ?Sized>(
+    input: R,
+    output: &mut W,
+    options: &Options,
+    on_error: &mut dyn FnMut(SyntaxError),
+) -> Result<(), Error> {
+    let mut formatter = Formatter::new(input, output, options);
+    let result = formatter.records(on_error);
     let flushed = formatter.finish(result.is_err());
     result.and(flushed).map_err(|e| *e)
 }
@@ -103,6 +120,11 @@ struct Formatter<'a, R, W: Write + ?Sized> {
     sorted_comma: Vec<u8>,
     /// Whether the output written to the sink so far ends inside a line.
     sink_mid_line: bool,
+    /// Records mode: where the record being formatted starts in `out`;
+    /// nothing from there on is written until the record is complete.
+    record_start: usize,
+    /// JSON Lines: a value is being formatted, so a newline is an error.
+    in_line_value: bool,
 }
 
 impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
@@ -149,16 +171,122 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
             openings: Vec::new(),
             sorted_comma,
             sink_mid_line: false,
+            record_start: 0,
+            in_line_value: false,
         }
     }
 
-    /// Formats every value of the input.
-    fn stream(&mut self) -> Fallible<()> {
+    /// Skips a UTF-8 byte order mark at the start of input.
+    fn skip_bom(&mut self) -> Fallible<()> {
         if self.src.ensure(BOM.len()).map_err(read_error)?
             && self.src.buf[self.src.pos..].starts_with(BOM)
         {
             self.src.drop_uncounted(BOM.len());
         }
+        Ok(())
+    }
+
+    /// Formats every record of the input (JSON Lines or RFC 7464).
+    fn records(&mut self, on_error: &mut dyn FnMut(SyntaxError)) -> Fallible<()> {
+        self.skip_bom()?;
+        let seq = self.options.records == Records::Seq;
+        loop {
+            self.record_start = self.out.len();
+            let Some(first) = self.skip_ws()? else {
+                return Ok(());
+            };
+            if seq && first == RS {
+                self.src.pos += 1;
+                continue;
+            }
+            if seq {
+                self.out.push(RS);
+            }
+            self.in_line_value = !seq;
+            let done = self.document(first).and_then(|()| self.end_record(first));
+            self.in_line_value = false;
+            match done {
+                Ok(()) => self.end_document()?,
+                Err(e) => match *e {
+                    Error::Syntax(e) => {
+                        on_error(e);
+                        self.skip_record(seq)?;
+                    }
+                    other => return Err(Box::new(other)),
+                },
+            }
+        }
+    }
+
+    /// After a record's value: the end of its line (JSON Lines), or
+    /// whitespace then the next record separator (RFC 7464, where a
+    /// number or literal not followed by whitespace was cut short).
+    fn end_record(&mut self, first: u8) -> Fallible<()> {
+        let seq = self.options.records == Records::Seq;
+        let mut spaced = false;
+        loop {
+            if !self.src.ensure(1).map_err(read_error)? {
+                return Ok(());
+            }
+            match self.src.buf[self.src.pos] {
+                b'\n' if !seq => {
+                    self.src.pos += 1;
+                    return Ok(());
+                }
+                b' ' | b'\t' | b'\r' | b'\n' => {
+                    self.src.pos += 1;
+                    spaced = true;
+                }
+                RS if seq
+                    && (spaced || !matches!(first, b'-' | b'0'..=b'9' | b't' | b'f' | b'n')) =>
+                {
+                    return Ok(());
+                }
+                RS if seq => {
+                    return Err(self.error_here(
+                        "whitespace after a number or literal that ends a record (RFC 7464: without it the record was cut short)",
+                    ));
+                }
+                _ if seq => {
+                    return Err(self.error_here(
+                        "whitespace, then a record separator (U+001E), after the value",
+                    ));
+                }
+                _ => {
+                    return Err(self.error_here(
+                        "the end of the line after the value (JSON Lines: one value per line)",
+                    ));
+                }
+            }
+        }
+    }
+
+    /// Drops a bad record: its output, and its input up to the next line
+    /// (JSON Lines) or record separator (RFC 7464).
+    fn skip_record(&mut self, seq: bool) -> Fallible<()> {
+        self.out.truncate(self.record_start);
+        self.stack.clear();
+        self.openings.clear();
+        self.sorter = Sorter::default();
+        self.painted = UNPAINTED;
+        let end = if seq { RS } else { b'\n' };
+        loop {
+            let unread = &self.src.buf[self.src.pos..self.src.end];
+            if let Some(i) = memchr::memchr(end, unread) {
+                // A separator starts the next record; a newline ends this one.
+                self.src.pos += i + usize::from(!seq);
+                return Ok(());
+            }
+            self.src.pos = self.src.end;
+            if !self.fill()? {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Formats every value of the input.
+    fn stream(&mut self) -> Fallible<()> {
+        self.skip_bom()?;
         let mut documents = 0u64;
         loop {
             let next = self.skip_ws()?;
@@ -376,9 +504,19 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
                     self.src.pos = i + 1;
                     return Ok(());
                 }
-                (None, Some(b'\\')) => {
-                    text::escape(&buf[i..]).map_err(|(at, expected)| (i + at, expected))
-                }
+                (None, Some(b'\\')) => match text::escape(&buf[i..]) {
+                    Ok(len) if self.options.unescape => {
+                        if let Some((c, n)) = text::decoded(&buf[i..]) {
+                            self.out.extend(&buf[start..i]);
+                            self.out.extend(c.encode_utf8(&mut [0; 4]).as_bytes());
+                            start = i + n;
+                            i += n;
+                            continue;
+                        }
+                        Ok(len)
+                    }
+                    checked => checked.map_err(|(at, expected)| (i + at, expected)),
+                },
                 (None, Some(_)) => Err((
                     i,
                     "a string character (control characters must be escaped, e.g. \\n)",
@@ -490,6 +628,12 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
                     pos += 8;
                 }
                 match buf.get(pos) {
+                    Some(b'\n') if self.in_line_value => {
+                        self.src.pos = pos;
+                        return Err(self.error_here(
+                            "the rest of the value on this line (JSON Lines: one value per line)",
+                        ));
+                    }
                     Some(&b) if is_ws(b) => pos += 1,
                     Some(&b) => {
                         self.src.pos = pos;
@@ -566,6 +710,22 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
     /// which has just closed (or was cut short), its members in order.
     fn write_sorted(&mut self, closed: super::keys::Closed) -> Fallible<()> {
         let text = self.out.as_slice();
+        if self.options.records != Records::Stream {
+            // A record may yet turn out bad: nothing leaves before its
+            // end, so the sorted text goes back into the buffer (records
+            // are lines, small as a rule).
+            let mut sorted = Vec::with_capacity(text.len());
+            sorted.extend_from_slice(&text[..closed.start]);
+            self.sorter
+                .write(closed, text, &self.sorted_comma, |piece| {
+                    sorted.extend_from_slice(piece);
+                    Ok(())
+                })
+                .map_err(write_error)?;
+            self.out.clear();
+            self.out.extend(&sorted);
+            return Ok(());
+        }
         let sink = &mut self.sink;
         sink.write_all(&text[..closed.start]).map_err(write_error)?;
         let mut last = text[..closed.start].last().copied();
@@ -605,13 +765,29 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
     /// Writes the output buffer, unless a sorted object is still open (its
     /// members may yet move).
     fn flush_out(&mut self) -> Fallible<()> {
-        if !self.out.is_empty() && !self.sorter.is_open() {
-            self.sink
-                .write_all(self.out.as_slice())
-                .map_err(write_error)?;
-            self.sink_mid_line = self.out.last() != Some(b'\n');
-            self.out.clear();
+        if self.out.is_empty() || self.sorter.is_open() {
+            return Ok(());
         }
+        if self.options.records != Records::Stream {
+            // Only whole records leave; what was done of this one moves
+            // to the front, when that costs less than what is written.
+            let done = self.record_start;
+            if done == 0 || done < self.out.len() - done {
+                return Ok(());
+            }
+            self.sink
+                .write_all(&self.out.as_slice()[..done])
+                .map_err(write_error)?;
+            self.sink_mid_line = false;
+            self.out.drain_front(done);
+            self.record_start = 0;
+            return Ok(());
+        }
+        self.sink
+            .write_all(self.out.as_slice())
+            .map_err(write_error)?;
+        self.sink_mid_line = self.out.last() != Some(b'\n');
+        self.out.clear();
         Ok(())
     }
 

@@ -14,6 +14,7 @@ mod source;
 mod style;
 mod text;
 
+pub use error::Snippet;
 pub use error::{Error, SyntaxError};
-pub use format::{format_slice, format_stream};
-pub use style::{Class, Indent, Layout, Options, Palette};
+pub use format::{format_records, format_slice, format_stream};
+pub use style::{Class, Indent, Layout, Options, Palette, Records};

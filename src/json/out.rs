@@ -87,6 +87,17 @@ impl Out {
     }
 
     #[inline(always)]
+    pub fn truncate(&mut self, len: usize) {
+        self.len = self.len.min(len);
+    }
+
+    /// Drops the first `n` bytes, moving the rest to the front.
+    pub fn drain_front(&mut self, n: usize) {
+        self.buf.copy_within(n..self.len, 0);
+        self.len -= n;
+    }
+
+    #[inline(always)]
     pub fn clear(&mut self) {
         self.len = 0;
     }

@@ -46,13 +46,9 @@ impl<R: Read> Source<R> {
         if self.eof {
             return Ok(false);
         }
-        // Keep what was read of the current line (up to KEEP bytes), so an
-        // error can show it and see what came before.
-        let floor = self.pos.saturating_sub(KEEP);
-        let keep_from = match memchr::memrchr(b'\n', &self.buf[floor..self.pos]) {
-            Some(nl) => floor + nl + 1,
-            None => floor,
-        };
+        // Keep the last KEEP bytes read, so an error can show its line
+        // and where a bracket still open there opened.
+        let keep_from = self.pos.saturating_sub(KEEP);
         self.account(keep_from);
         self.base += keep_from as u64;
         self.buf.copy_within(keep_from..self.end, 0);

@@ -31,6 +31,23 @@ pub struct Options {
     pub strict: bool,
     /// Colour, if any.
     pub palette: Option<Palette>,
+    /// How values are framed: a plain stream, JSON Lines or RFC 7464.
+    pub records: Records,
+    /// Decode escapes to the characters they stand for, where those can
+    /// be printed as they are (`\u00e9` as `é`, `\/` as `/`).
+    pub unescape: bool,
+}
+
+/// How the input's values are framed, and the output's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Records {
+    /// Values one after another, separated by whitespace where needed.
+    Stream,
+    /// JSON Lines: one value per line; a bad line is reported and skipped.
+    Lines,
+    /// RFC 7464 JSON text sequences: each value after a record separator
+    /// (U+001E); a bad record is reported and skipped.
+    Seq,
 }
 
 impl Default for Options {
@@ -41,6 +58,8 @@ impl Default for Options {
             ascii: false,
             strict: false,
             palette: None,
+            records: Records::Stream,
+            unescape: false,
         }
     }
 }

@@ -122,6 +122,38 @@ pub fn escape(s: &[u8]) -> Result<usize, (usize, &'static str)> {
     }
 }
 
+/// For `--unescape`: the character a checked escape at the start of `s`
+/// stands for, and the escape's length (12 for a surrogate pair), when
+/// the character can be printed as it is in a JSON string: not `"` or
+/// `\`, not a control character, not a lone surrogate.
+pub fn decoded(s: &[u8]) -> Option<(char, usize)> {
+    let hex = |d: &[u8]| {
+        d.iter()
+            .try_fold(0u32, |acc, &b| Some(acc * 16 + (b as char).to_digit(16)?))
+    };
+    match s.get(1)? {
+        b'/' => Some(('/', 2)),
+        b'u' => {
+            let cp = hex(s.get(2..6)?)?;
+            let (cp, len) = if (0xD800..0xDC00).contains(&cp) {
+                if s.get(6..8)? != b"\\u" {
+                    return None;
+                }
+                let low = hex(s.get(8..12)?)?;
+                if !(0xDC00..0xE000).contains(&low) {
+                    return None;
+                }
+                (0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00), 12)
+            } else {
+                (cp, 6)
+            };
+            let c = char::from_u32(cp)?;
+            (!c.is_control() && c != '"' && c != '\\').then_some((c, len))
+        }
+        _ => None,
+    }
+}
+
 /// Appends `text`, escaping every non-ASCII character as `\uXXXX`.
 pub fn push_ascii_escaped(out: &mut Out, text: &str) {
     for c in text.chars() {

@@ -115,6 +115,21 @@ impl AtomicFile {
         })
     }
 
+    /// Gives the new file `mode`'s permission bits, and (as root, where
+    /// they differ) the owner and group, of the file it will replace.
+    pub fn keep_attributes(&self, mode: u32, uid: u32, gid: u32) -> io::Result<()> {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let Some(file) = &self.file else {
+            return Ok(());
+        };
+        let now = file.metadata()?;
+        if (now.uid(), now.gid()) != (uid, gid) {
+            // Only root may give a file away; others keep their own.
+            let _ = std::os::unix::fs::fchown(file, Some(uid), Some(gid));
+        }
+        file.set_permissions(std::fs::Permissions::from_mode(mode & 0o7777))
+    }
+
     pub fn target(&self) -> &Path {
         &self.target
     }

@@ -6,11 +6,14 @@
 
 use std::ffi::OsString;
 use std::fs::File;
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
 
 use crate::cli::flag::{Positional, number, text as text_value, with_common};
 use crate::cli::{self, Arity, ColorChoice, Common, Flag, Hint, Tool, ToolArgs, exit};
-use crate::json::{self, Indent, Layout, Options, Palette};
+use crate::json::{self, Indent, Layout, Options, Palette, Records};
+use crate::output::files::AtomicFile;
+use crate::ssh::session::plain_error;
 
 /// Some input was not valid JSON.
 pub const INVALID: i32 = 1;
@@ -27,6 +30,11 @@ pub struct Args {
     quiet: bool,
     /// `--error-format=short`: one line per error, for scripts.
     short_errors: bool,
+    records: Option<Records>,
+    unescape: bool,
+    /// `-o FILE`.
+    output: Option<PathBuf>,
+    in_place: bool,
 }
 
 impl ToolArgs for Args {
@@ -122,6 +130,84 @@ pub fn tool() -> Tool<Args> {
              are errors).",
             |a, _| {
                 a.strict = true;
+                Ok(())
+            },
+        ),
+        F::switch(
+            "pretty",
+            None,
+            "Print pretty (2-space indent), also with --lines",
+            "Print each value pretty with a 2-space indent: the default, except with \
+             --lines, whose values are printed compact unless this (or --indent or \
+             --tab) is given.",
+            |a, _| {
+                a.layout = Some(Layout::Pretty(Indent::Spaces(2)));
+                Ok(())
+            },
+        ),
+        F::switch(
+            "lines",
+            None,
+            "JSON Lines in and out: a bad line is reported and skipped",
+            "Read and write JSON Lines: one value per line, printed compact (or pretty \
+             with --pretty). A line that is not one valid value is reported as \
+             FILE:LINE:COLUMN: … on stderr and skipped, none of it printed, and the \
+             rest goes on; the exit status is then 1. Blank lines are skipped.",
+            |a, _| {
+                a.records = Some(Records::Lines);
+                Ok(())
+            },
+        ),
+        F::switch(
+            "seq",
+            None,
+            "RFC 7464 JSON text sequences in and out (as jq --seq)",
+            "Read and write RFC 7464 JSON text sequences: each value follows a record \
+             separator (U+001E) and ends with a newline, as jq --seq writes them. A bad \
+             or truncated record (a number or literal not followed by whitespace) is \
+             reported and skipped, and the rest goes on; the exit status is then 1.",
+            |a, _| {
+                a.records = Some(Records::Seq);
+                Ok(())
+            },
+        ),
+        F::switch(
+            "unescape",
+            Some('U'),
+            "Decode escapes in strings where the character can be printed",
+            "Print strings with their escapes decoded to UTF-8 (\\u00e9 as é, a \
+             surrogate pair as one character, \\/ as /), the opposite of --ascii, as \
+             jq prints them. Escapes that must stay escaped (\\\", \\\\, control \
+             characters) and lone surrogates are kept as written.",
+            |a, _| {
+                a.unescape = true;
+                Ok(())
+            },
+        ),
+        F::value(
+            "output",
+            Some('o'),
+            ("FILE", Hint::File),
+            "Write to FILE (atomically; kept as it was on any error)",
+            "Write the output to FILE instead of standard output: to a new file beside \
+             it, renamed over FILE once every input was read and valid. On any error \
+             FILE is left as it was. Not coloured unless --color=always.",
+            |a, v| {
+                a.output = Some(PathBuf::from(v.unwrap_or_default()));
+                Ok(())
+            },
+        ),
+        F::switch(
+            "in-place",
+            None,
+            "Reformat each FILE in place (kept as it was on any error)",
+            "Reformat each FILE in place: written to a new file beside it (beside its \
+             target, for a symbolic link, which stays a link), given the original's \
+             mode (and owner, as root), and renamed over it. A FILE that is not valid \
+             JSON, or cannot be read or written, is left as it was and named on \
+             stderr; the other files are still done.",
+            |a, _| {
+                a.in_place = true;
                 Ok(())
             },
         ),
@@ -266,101 +352,248 @@ pub fn main() -> i32 {
 
 /// Formats every input; returns the exit code.
 pub fn run(args: Args) -> i32 {
-    if !args.quiet && exit::is_closed(1) {
+    if let Err(e) = args.check() {
+        exit::report("jpretty", e);
+        return exit::USAGE;
+    }
+    let to_file = args.output.is_some() || args.in_place;
+    if !args.quiet && !to_file && exit::is_closed(1) {
         exit::report("jpretty", "cannot write output: standard output is closed");
         return exit::USAGE;
     }
-    let palette = (!args.quiet && args.common.color.for_stdout()).then(palette_from_env);
-    let options = if args.quiet {
-        // Validation alone: no layout, no sorting, so time is linear in
-        // the input whatever its depth.
-        Options {
-            layout: Layout::Compact,
-            sort_keys: false,
-            ascii: false,
-            strict: args.strict,
-            palette: None,
-        }
+    let colour = if to_file {
+        args.common.color == ColorChoice::Always
     } else {
-        Options {
-            layout: args.layout.unwrap_or(Layout::Pretty(Indent::Spaces(2))),
-            sort_keys: args.sort_keys,
-            ascii: args.ascii,
-            strict: args.strict,
-            palette,
-        }
+        !args.quiet && args.common.color.for_stdout()
     };
+    let options = args.options(colour.then(palette_from_env));
     let files = if args.files.is_empty() {
         vec![OsString::from("-")]
     } else {
-        args.files
+        args.files.clone()
     };
+    if args.in_place {
+        return in_place(&args, &options, &files);
+    }
+    if let Some(path) = &args.output {
+        let mut file = match AtomicFile::create_path(path) {
+            Ok(f) => f,
+            Err(e) => {
+                exit::report(
+                    "jpretty",
+                    format_args!("{}: cannot write: {}", path.display(), plain_error(&e)),
+                );
+                return exit::USAGE;
+            }
+        };
+        let status = format_all(&args, &options, &files, &mut file);
+        if status != exit::SUCCESS {
+            exit::report(
+                "jpretty",
+                format_args!("{}: left as it was", path.display()),
+            );
+            return status;
+        }
+        return match file.commit() {
+            Ok(_) => exit::SUCCESS,
+            Err(e) => {
+                exit::report(
+                    "jpretty",
+                    format_args!("{}: cannot write: {}", path.display(), plain_error(&e)),
+                );
+                exit::USAGE
+            }
+        };
+    }
     let stdout = io::stdout();
     let mut stdout = stdout.lock();
     let mut sink = io::sink();
     let out: &mut dyn Write = if args.quiet { &mut sink } else { &mut stdout };
+    format_all(&args, &options, &files, out)
+}
+
+impl Args {
+    /// Options that cannot go together, and --in-place's files.
+    fn check(&self) -> Result<(), String> {
+        let pairs = [
+            (self.ascii && self.unescape, "--ascii and --unescape"),
+            (
+                self.strict && self.records.is_some(),
+                "--strict and --lines or --seq (records are checked one by one)",
+            ),
+            (self.in_place && self.output.is_some(), "--in-place and -o"),
+            (self.quiet && self.output.is_some(), "--quiet and -o"),
+            (self.quiet && self.in_place, "--quiet and --in-place"),
+        ];
+        if let Some((_, both)) = pairs.iter().find(|(clash, _)| *clash) {
+            return Err(format!("{both} cannot be used together"));
+        }
+        if self.in_place && (self.files.is_empty() || self.files.iter().any(|f| f == "-")) {
+            return Err("--in-place needs FILE operands (not standard input)".to_string());
+        }
+        Ok(())
+    }
+
+    /// What the formatter is asked for.
+    fn options(&self, palette: Option<Palette>) -> Options {
+        let records = self.records.unwrap_or(Records::Stream);
+        if self.quiet {
+            // Validation alone: no layout, no sorting, so time is linear
+            // in the input whatever its depth.
+            return Options {
+                layout: Layout::Compact,
+                strict: self.strict,
+                records,
+                ..Options::default()
+            };
+        }
+        let layout = match (self.layout, records) {
+            (Some(layout), _) => layout,
+            (None, Records::Lines) => Layout::Compact,
+            (None, _) => Layout::Pretty(Indent::Spaces(2)),
+        };
+        Options {
+            layout,
+            sort_keys: self.sort_keys,
+            ascii: self.ascii,
+            strict: self.strict,
+            palette,
+            records,
+            unescape: self.unescape,
+        }
+    }
+}
+
+/// What became of one input.
+enum Done {
+    /// Go on, with this exit status so far.
+    Status(i32),
+    /// Stop now with this status (the output is gone: a closed pipe, a
+    /// full disk).
+    Stop(i32),
+}
+
+/// Formats `files` in turn into `out`; returns the exit status.
+fn format_all(args: &Args, options: &Options, files: &[OsString], out: &mut dyn Write) -> i32 {
     let mut status = exit::SUCCESS;
-    for file in &files {
-        let (name, result) = if file == "-" {
+    for file in files {
+        let done = if file == "-" {
             if exit::is_closed(0) {
                 exit::report("jpretty", "<stdin>: cannot read: standard input is closed");
                 status = status.max(exit::USAGE);
                 continue;
             }
-            (
-                "<stdin>".to_string(),
-                json::format_stream(io::stdin().lock(), out, &options),
+            format_one(
+                "<stdin>",
+                io::stdin().lock(),
+                out,
+                options,
+                args.short_errors,
             )
         } else {
-            let name = file.to_string_lossy().into_owned();
+            let name = file.to_string_lossy();
             match File::open(file) {
-                Ok(f) => {
-                    let result = json::format_stream(f, out, &options);
-                    (name, result)
-                }
+                Ok(f) => format_one(&name, f, out, options, args.short_errors),
                 Err(e) => {
                     exit::report(
                         "jpretty",
-                        format_args!(
-                            "{name}: cannot open: {}",
-                            crate::ssh::session::plain_error(&e)
-                        ),
+                        format_args!("{name}: cannot open: {}", plain_error(&e)),
                     );
-                    status = status.max(exit::USAGE);
-                    continue;
+                    Done::Status(exit::USAGE)
                 }
             }
         };
-        match result {
-            Ok(()) => {}
-            Err(json::Error::Syntax(e)) => {
-                report_syntax(&name, &e, args.short_errors);
-                status = status.max(INVALID);
-            }
-            Err(json::Error::Read(e)) => {
-                exit::report(
-                    "jpretty",
-                    format_args!(
-                        "{name}: cannot read: {}",
-                        crate::ssh::session::plain_error(&e)
-                    ),
-                );
-                status = status.max(exit::USAGE);
-            }
-            Err(json::Error::Write(e)) if exit::is_broken_pipe(&e) => return exit::SUCCESS,
-            Err(json::Error::Write(e)) => {
-                exit::report(
-                    "jpretty",
-                    format_args!(
-                        "cannot write output: {}",
-                        crate::ssh::session::plain_error(&e)
-                    ),
-                );
-                return exit::USAGE;
-            }
+        match done {
+            Done::Status(s) => status = status.max(s),
+            Done::Stop(s) => return s,
         }
     }
     status
+}
+
+/// Formats one input named `name` into `out`, reporting its errors.
+fn format_one(
+    name: &str,
+    input: impl Read,
+    out: &mut dyn Write,
+    options: &Options,
+    short: bool,
+) -> Done {
+    let mut invalid = false;
+    let result = match options.records {
+        Records::Stream => json::format_stream(input, out, options),
+        Records::Lines | Records::Seq => json::format_records(input, out, options, &mut |e| {
+            report_syntax(name, &e, short);
+            invalid = true;
+        }),
+    };
+    match result {
+        Ok(()) if invalid => Done::Status(INVALID),
+        Ok(()) => Done::Status(exit::SUCCESS),
+        Err(json::Error::Syntax(e)) => {
+            report_syntax(name, &e, short);
+            Done::Status(INVALID)
+        }
+        Err(json::Error::Read(e)) => {
+            exit::report(
+                "jpretty",
+                format_args!("{name}: cannot read: {}", plain_error(&e)),
+            );
+            Done::Status(exit::USAGE)
+        }
+        Err(json::Error::Write(e)) if exit::is_broken_pipe(&e) => Done::Stop(exit::SUCCESS),
+        Err(json::Error::Write(e)) => {
+            exit::report(
+                "jpretty",
+                format_args!("cannot write output: {}", plain_error(&e)),
+            );
+            Done::Stop(exit::USAGE)
+        }
+    }
+}
+
+/// `--in-place`: each file reformatted into a new file beside it (beside
+/// its target, for a link) and renamed over it only when all went well.
+fn in_place(args: &Args, options: &Options, files: &[OsString]) -> i32 {
+    let mut status = exit::SUCCESS;
+    for file in files {
+        let shown = Path::new(file).display().to_string();
+        let done = rewrite(args, options, Path::new(file), &shown);
+        if let Err(s) = done {
+            exit::report("jpretty", format_args!("{shown}: left as it was"));
+            status = status.max(s);
+        }
+    }
+    status
+}
+
+/// Rewrites one file in place; `Err(status)` when it was left as it was.
+fn rewrite(args: &Args, options: &Options, path: &Path, shown: &str) -> Result<(), i32> {
+    use std::os::unix::fs::MetadataExt;
+    let fail = |what: &str, e: io::Error| {
+        exit::report(
+            "jpretty",
+            format_args!("{shown}: {what}: {}", plain_error(&e)),
+        );
+        exit::USAGE
+    };
+    // A link stays a link: its target is rewritten.
+    let target = std::fs::canonicalize(path).map_err(|e| fail("cannot open", e))?;
+    let input = File::open(&target).map_err(|e| fail("cannot open", e))?;
+    let meta = input.metadata().map_err(|e| fail("cannot read", e))?;
+    if !meta.is_file() {
+        exit::report("jpretty", format_args!("{shown}: not a regular file"));
+        return Err(exit::USAGE);
+    }
+    let mut new = AtomicFile::create_path(&target).map_err(|e| fail("cannot write", e))?;
+    match format_one(shown, input, &mut new, options, args.short_errors) {
+        Done::Status(exit::SUCCESS) => {}
+        Done::Status(s) | Done::Stop(s) => return Err(s),
+    }
+    new.keep_attributes(meta.mode(), meta.uid(), meta.gid())
+        .map_err(|e| fail("cannot write", e))?;
+    new.commit().map_err(|e| fail("cannot write", e))?;
+    Ok(())
 }
 
 /// A syntax error on stderr: `FILE:LINE:COLUMN: message`, then (unless
