@@ -70,7 +70,7 @@ fn every_n_file_is_rejected_with_a_position() {
     for file in files {
         let (_, err) = dir
             .command("jpretty")
-            .args(["--strict", "-q"])
+            .args(["--strict", "-q", "--error-format=short"])
             .arg(&file)
             .expect_exit_text(1);
         let prefix = format!("jpretty: {}:", file.display());
@@ -105,6 +105,61 @@ fn no_i_file_crashes() {
             }
             Some(1) => assert!(String::from_utf8_lossy(&out.stderr).contains(", found ")),
             other => panic!("{}: exit {other:?}", file.display()),
+        }
+    }
+}
+
+/// The SIMD scans (SSE2, AVX2 where the CPU has it) and the portable one
+/// give the same bytes, output and errors, on every file of the suite and
+/// on a sample with long strings, whitespace runs and non-ASCII text.
+#[test]
+fn every_scan_width_gives_the_same_bytes() {
+    let dir = Dir::new("conformance-simd");
+    let mut inputs = suite();
+    let mut long = String::from("[\n");
+    for i in 0..200 {
+        long.push_str(&format!(
+            "{}\"{}é東\\n{}\",\t\r\n",
+            " ".repeat(i % 70),
+            "x".repeat(i * 3),
+            "\\\"".repeat(i % 5)
+        ));
+    }
+    long.push_str("\"a\u{1}b\"]");
+    inputs.push(dir.create("long.json", &long));
+    for file in inputs {
+        // Pretty output of 100000 nested arrays is 15 GB: small files only.
+        let small = std::fs::metadata(&file).unwrap().len() < 10_000;
+        let pretty: &[&str] = if small {
+            &["-U", "--indent=3"]
+        } else {
+            &["-U", "-c"]
+        };
+        for flags in [&["-c"][..], &["-S", "--lines"], pretty] {
+            let run = |level: &str| {
+                dir.command("jpretty")
+                    .env("FLEETKIT_SIMD", level)
+                    .args(flags)
+                    .arg(&file)
+                    .output()
+            };
+            let best = run("best");
+            for level in ["portable", "sse2"] {
+                let other = run(level);
+                assert_eq!(
+                    other.stdout,
+                    best.stdout,
+                    "{} {flags:?} {level}",
+                    file.display()
+                );
+                assert_eq!(
+                    other.stderr,
+                    best.stderr,
+                    "{} {flags:?} {level}",
+                    file.display()
+                );
+                assert_eq!(other.status.code(), best.status.code());
+            }
         }
     }
 }

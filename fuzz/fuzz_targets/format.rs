@@ -8,7 +8,9 @@
 
 #![no_main]
 
-use fleetkit::json::{Indent, Layout, Options, Palette, Records, format_records, format_slice};
+use fleetkit::json::{
+    Indent, Layout, Level, Options, Palette, Records, format_records, format_slice,
+};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -32,7 +34,23 @@ fuzz_target!(|data: &[u8]| {
             _ => Records::Stream,
         },
         unescape: flags & 32 != 0 && flags & 8 == 0,
+        simd: None,
     };
+    // Every scan width gives the same bytes, output and error.
+    let widest = format_slice(input, &options);
+    for level in [Level::Portable, Level::Sse2] {
+        let narrow = Options {
+            simd: Some(level),
+            ..options.clone()
+        };
+        let (out, result) = format_slice(input, &narrow);
+        assert_eq!(out, widest.0, "{level:?}");
+        assert_eq!(
+            result.map_err(|e| format!("{e:?}")),
+            widest.1.as_ref().map(|_| ()).map_err(|e| format!("{e:?}")),
+            "{level:?}"
+        );
+    }
     if options.records != Records::Stream {
         // Records: bad ones are skipped, and what is written is whole
         // records, each valid JSON.

@@ -14,6 +14,7 @@ use super::error::{Error, Snippet, SyntaxError, describe};
 use super::keys::Sorter;
 use super::number;
 use super::out::{Out, SHORT};
+use super::simd::{self, Level};
 use super::source::Source;
 use super::style::{Class, Indent, Layout, Options, RESET, Records};
 use super::text;
@@ -125,6 +126,8 @@ struct Formatter<'a, R, W: Write + ?Sized> {
     record_start: usize,
     /// JSON Lines: a value is being formatted, so a newline is an error.
     in_line_value: bool,
+    /// How wide the scans of string text and whitespace go.
+    simd: Level,
 }
 
 impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
@@ -173,6 +176,7 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
             sink_mid_line: false,
             record_start: 0,
             in_line_value: false,
+            simd: options.simd.map_or_else(Level::detect, Level::supported),
         }
     }
 
@@ -472,7 +476,7 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
         let mut i = start + 1;
         loop {
             let buf = &self.src.buf[..self.src.end];
-            let (stop, non_ascii) = text::plain_run(buf, i);
+            let (stop, non_ascii) = simd::plain_run(self.simd, buf, i);
             // A UTF-8 error or a character cut by the buffer's edge.
             let mut broken = None;
             if non_ascii {
@@ -619,6 +623,9 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
         loop {
             let buf = &self.src.buf[..self.src.end];
             let mut pos = self.src.pos;
+            if !self.in_line_value {
+                pos = simd::skip_ws(self.simd, buf, pos);
+            }
             loop {
                 // Indentation comes in runs of spaces: eight at a time.
                 while let Some(word) = buf.get(pos..pos + 8) {

@@ -36,6 +36,9 @@ pub struct Options {
     /// Decode escapes to the characters they stand for, where those can
     /// be printed as they are (`\u00e9` as `é`, `\/` as `/`).
     pub unescape: bool,
+    /// How wide the scans go; `None`: the widest the CPU has (or what
+    /// `FLEETKIT_SIMD` says). The fuzzer compares them.
+    pub simd: Option<super::simd::Level>,
 }
 
 /// How the input's values are framed, and the output's.
@@ -60,6 +63,7 @@ impl Default for Options {
             palette: None,
             records: Records::Stream,
             unescape: false,
+            simd: None,
         }
     }
 }

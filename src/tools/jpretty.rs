@@ -460,6 +460,7 @@ impl Args {
             palette,
             records,
             unescape: self.unescape,
+            simd: None,
         }
     }
 }
