@@ -1077,3 +1077,73 @@ fn output_file_and_in_place_keep_the_original_on_any_error() {
         assert!(err.contains(says), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn sorting_deep_pretty_input_holds_depth_not_indentation() {
+    // Pretty and sorted, 20000 levels deep: the held text grew with the
+    // square of the depth (1 GB here); now the width is held, not spaces.
+    let dir = Dir::new("sorted-deep");
+    let deep = |n: usize| format!("{}1{}", "[{\"b\":0,\"a\":".repeat(n), "}]".repeat(n));
+    let (a, b) = (
+        dir.create("small.json", deep(5_000)),
+        dir.create("large.json", deep(20_000)),
+    );
+    let (_, small) = cost(&["-S"], &a);
+    let (_, large) = cost(&["-S"], &b);
+    assert!(large < 64 * 1024, "peak RSS {large} KiB at depth 20000");
+    assert!(
+        large < 4 * small + 16 * 1024,
+        "{small} KiB, then {large} KiB for 4x"
+    );
+    // And the output is what the unsorted layout gives, keys in order.
+    let small_input = "[{\"b\":[{\"d\":1,\"c\":2}],\"a\":{\"y\":[1,{\"z\":0}]}}]";
+    let out = jpretty(&dir)
+        .args(["-S", "--indent=9"])
+        .stdin(small_input)
+        .stdout();
+    let unsorted = jpretty(&dir)
+        .arg("--indent=9")
+        .stdin("[{\"a\":{\"y\":[1,{\"z\":0}]},\"b\":[{\"c\":2,\"d\":1}]}]")
+        .stdout();
+    assert_eq!(out, unsorted);
+}
+
+#[test]
+fn a_value_cut_short_keeps_its_text_and_leaves_no_line_of_spaces() {
+    let dir = Dir::new("cut-short");
+    // A string cut short keeps its trailing spaces, sorted or not.
+    for args in [&["-c"][..], &["-S", "-c"]] {
+        let (out, _) = jpretty(&dir)
+            .args(args)
+            .stdin("{\"a\":\"key with ")
+            .expect_exit_text(1);
+        assert_eq!(out, "{\"a\":\"key with \n", "{args:?}");
+    }
+    // Cut after a comma: the dangling indentation is taken back, and a
+    // coloured line still ends with a reset.
+    for args in [&[][..], &["-S"], &["-C"], &["-S", "-C"]] {
+        let (out, _) = jpretty(&dir)
+            .args(args)
+            .stdin("{\"z\":1,\"a\":{\"y\":2,\"x\":[{\"q\":1,\"p\":2,")
+            .expect_exit_text(1);
+        for line in out.lines() {
+            assert!(!line.trim().is_empty(), "{args:?}: {out:?}");
+            if args.contains(&"-C") {
+                assert!(line.ends_with("\x1b[0m"), "{args:?}: {line:?}");
+            }
+        }
+    }
+    // GNU grep's synonyms for --color's values.
+    for (value, coloured) in [
+        ("yes", true),
+        ("force", true),
+        ("no", false),
+        ("none", false),
+    ] {
+        let out = jpretty(&dir)
+            .arg(format!("--color={value}"))
+            .stdin("1")
+            .stdout();
+        assert_eq!(out.contains('\x1b'), coloured, "{value}");
+    }
+}

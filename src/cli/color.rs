@@ -19,9 +19,10 @@ impl ColorChoice {
     /// Parses the value of `--color`.
     pub fn parse(value: &str) -> Result<ColorChoice, String> {
         match value {
-            "auto" => Ok(ColorChoice::Auto),
-            "always" => Ok(ColorChoice::Always),
-            "never" => Ok(ColorChoice::Never),
+            // GNU grep's and ls's synonyms too.
+            "auto" | "tty" | "if-tty" => Ok(ColorChoice::Auto),
+            "always" | "yes" | "force" => Ok(ColorChoice::Always),
+            "never" | "no" | "none" => Ok(ColorChoice::Never),
             other => Err(format!(
                 "invalid value '{other}': expected auto, always or never"
             )),

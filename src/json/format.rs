@@ -128,6 +128,11 @@ struct Formatter<'a, R, W: Write + ?Sized> {
     in_line_value: bool,
     /// How wide the scans of string text and whitespace go.
     simd: Level,
+    /// Where the latest newline and indentation start and end in `out`
+    /// (`usize::MAX`: written out since): a value cut short by an error
+    /// loses them, and they are held back from a write before a read.
+    indent_start: usize,
+    indent_end: usize,
 }
 
 impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
@@ -177,6 +182,8 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
             record_start: 0,
             in_line_value: false,
             simd: options.simd.map_or_else(Level::detect, Level::supported),
+            indent_start: usize::MAX,
+            indent_end: usize::MAX,
         }
     }
 
@@ -665,12 +672,24 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
             return Ok(());
         }
         self.reset_colour();
+        self.indent_start = self.out.len();
         let width = self.stack.len() * self.unit;
         if width < SHORT && self.out.len() < FLUSH_AT {
             self.out.copy(&self.indent, 0, 1 + width);
-            return Ok(());
+        } else if self.sorter.is_open() {
+            // Held for sorting: the width, not the indentation, so what is
+            // held grows with the input, not with the square of its depth.
+            self.out.push(b'\n');
+            self.out.push(MARK);
+            self.out.extend(&(width as u64).to_le_bytes());
+        } else {
+            self.newline_indent_long(width)?;
         }
-        self.newline_indent_long(width)
+        // A flush on the way leaves nothing to take back.
+        if self.indent_start != usize::MAX {
+            self.indent_end = self.out.len();
+        }
+        Ok(())
     }
 
     /// Indentation of any width, written in pieces with the buffer kept small.
@@ -722,32 +741,44 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
             // end, so the sorted text goes back into the buffer (records
             // are lines, small as a rule).
             let mut sorted = Vec::with_capacity(text.len());
-            sorted.extend_from_slice(&text[..closed.start]);
+            let indent = &self.indent;
+            let mut put = |piece: &[u8]| {
+                sorted.extend_from_slice(piece);
+                Ok(())
+            };
+            expand_marks(&text[..closed.start], indent, &mut put).map_err(write_error)?;
             self.sorter
                 .write(closed, text, &self.sorted_comma, |piece| {
-                    sorted.extend_from_slice(piece);
-                    Ok(())
+                    expand_marks(piece, indent, &mut put)
                 })
                 .map_err(write_error)?;
             self.out.clear();
             self.out.extend(&sorted);
+            self.indent_start = usize::MAX;
+            self.indent_end = usize::MAX;
             return Ok(());
         }
         let sink = &mut self.sink;
-        sink.write_all(&text[..closed.start]).map_err(write_error)?;
-        let mut last = text[..closed.start].last().copied();
+        let indent = &self.indent;
+        let mut last = None;
+        let mut put = |piece: &[u8]| {
+            if let Some(&b) = piece.last() {
+                last = Some(b);
+            }
+            sink.write_all(piece)
+        };
+        expand_marks(&text[..closed.start], indent, &mut put).map_err(write_error)?;
         self.sorter
             .write(closed, text, &self.sorted_comma, |piece| {
-                if let Some(&b) = piece.last() {
-                    last = Some(b);
-                }
-                sink.write_all(piece)
+                expand_marks(piece, indent, &mut put)
             })
             .map_err(write_error)?;
         if last.is_some() {
             self.sink_mid_line = last != Some(b'\n');
         }
         self.out.clear();
+        self.indent_start = usize::MAX;
+        self.indent_end = usize::MAX;
         Ok(())
     }
 
@@ -764,7 +795,25 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
     /// Reads more input, first handing finished output to the sink so a
     /// reader of our output is never kept waiting on our input.
     fn fill(&mut self) -> Fallible<bool> {
-        self.flush_out()?;
+        if self.out.len() == self.indent_end
+            && self.options.records == Records::Stream
+            && !self.sorter.is_open()
+        {
+            // Fresh indentation stays behind: if an error comes next, it
+            // is taken back rather than left as a line of spaces.
+            let start = self.indent_start;
+            if start > 0 {
+                self.sink
+                    .write_all(&self.out.as_slice()[..start])
+                    .map_err(write_error)?;
+                self.sink_mid_line = self.out.as_slice()[start - 1] != b'\n';
+                self.out.drain_front(start);
+                self.indent_start = 0;
+                self.indent_end = self.out.len();
+            }
+        } else {
+            self.flush_out()?;
+        }
         self.sink.flush().map_err(write_error)?;
         self.src.fill().map_err(read_error)
     }
@@ -788,6 +837,8 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
             self.sink_mid_line = false;
             self.out.drain_front(done);
             self.record_start = 0;
+            self.indent_start = usize::MAX;
+            self.indent_end = usize::MAX;
             return Ok(());
         }
         self.sink
@@ -795,6 +846,8 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
             .map_err(write_error)?;
         self.sink_mid_line = self.out.last() != Some(b'\n');
         self.out.clear();
+        self.indent_start = usize::MAX;
+        self.indent_end = usize::MAX;
         Ok(())
     }
 
@@ -803,8 +856,10 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
     /// next output starts clean on a line of its own.
     fn finish(&mut self, failed: bool) -> Fallible<()> {
         if failed {
-            while matches!(self.out.last(), Some(b' ' | b'\t')) {
-                self.out.pop();
+            // A value cut short loses its dangling indentation (never the
+            // text of a string cut short).
+            if self.out.len() == self.indent_end {
+                self.out.truncate(self.indent_start);
             }
             // Sorted objects cut short: what they hold, in input order,
             // commas included.
@@ -957,6 +1012,32 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
             _ => return None,
         })
     }
+}
+
+/// Stands for indentation in text held for sorting: a control byte, which
+/// JSON text never holds raw, then the width as 8 bytes.
+const MARK: u8 = 0x01;
+
+/// Writes `piece` through `write`, each [`MARK`] expanded to its width of
+/// `indent`'s fill (`indent` is a newline then a run of the fill).
+fn expand_marks(
+    piece: &[u8],
+    indent: &[u8],
+    write: &mut impl FnMut(&[u8]) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let mut rest = piece;
+    while let Some(i) = memchr::memchr(MARK, rest) {
+        write(&rest[..i])?;
+        let width = u64::from_le_bytes(rest[i + 1..i + 9].try_into().expect("8 bytes")) as usize;
+        let mut left = width;
+        while left > 0 {
+            let n = left.min(indent.len() - 1);
+            write(&indent[1..1 + n])?;
+            left -= n;
+        }
+        rest = &rest[i + 9..];
+    }
+    write(rest)
 }
 
 /// JSON's four whitespace bytes.

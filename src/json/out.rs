@@ -82,11 +82,6 @@ impl Out {
     }
 
     #[inline(always)]
-    pub fn pop(&mut self) {
-        self.len = self.len.saturating_sub(1);
-    }
-
-    #[inline(always)]
     pub fn truncate(&mut self, len: usize) {
         self.len = self.len.min(len);
     }

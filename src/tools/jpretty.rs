@@ -289,7 +289,10 @@ pub fn tool() -> Tool<Args> {
             printed and the remaining inputs are still read.\n\n\
             jpretty keeps no document tree: memory use is constant whatever the size of \
             the input (unless --sort-keys), plus one byte per level of nesting open at \
-            once; -q validates in time linear in the input. Each value is written as \
+            once (and 8 more for each of the outermost 65536, to say where a bracket \
+            opened), and a number is held whole while it is checked (about twice its \
+            length; strings stream whatever their length); -q validates in time linear \
+            in the input. Each value is written as \
             soon as it is complete, so it works in pipes, on NDJSON logs and as a vim filter \
             (:%!jpretty).",
         flags: with_common(flags),
