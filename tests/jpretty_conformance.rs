@@ -127,6 +127,21 @@ fn every_scan_width_gives_the_same_bytes() {
     }
     long.push_str("\"a\u{1}b\"]");
     inputs.push(dir.create("long.json", &long));
+    // Past several reads (256 KiB each), characters of every length cut
+    // by the reads' edges, then one bad byte deep in: UTF-8 is checked a
+    // read at a time by the SIMD paths, a string at a time by the
+    // portable one.
+    let mut big = String::from("[");
+    for i in 0..40_000 {
+        big.push_str(&format!("\"{}é東😀{}\",", "a".repeat(i % 7), i));
+    }
+    big.push_str("1]");
+    inputs.push(dir.create("big.json", &big));
+    let mut bad = big.clone().into_bytes();
+    let at = bad.len() * 3 / 4;
+    let at = at + bad[at..].iter().position(|&b| b == b'a').unwrap();
+    bad[at] = 0xff;
+    inputs.push(dir.create("big-bad.json", &bad));
     for file in inputs {
         // Pretty output of 100000 nested arrays is 15 GB: small files only.
         let small = std::fs::metadata(&file).unwrap().len() < 10_000;

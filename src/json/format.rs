@@ -162,8 +162,13 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
                 paints[i].2 = p.look(class);
             }
         }
+        let simd = options.simd.map_or_else(Level::detect, Level::supported);
+        let mut src = Source::new(input);
+        if simd != Level::Portable {
+            src = src.check_utf8_by_reads();
+        }
         Formatter {
-            src: Source::new(input),
+            src,
             sink: std::io::BufWriter::with_capacity(FLUSH_AT, sink),
             out: Out::with_capacity(FLUSH_AT * 2),
             options,
@@ -181,7 +186,7 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
             sink_mid_line: false,
             record_start: 0,
             in_line_value: false,
-            simd: options.simd.map_or_else(Level::detect, Level::supported),
+            simd,
             indent_start: usize::MAX,
             indent_end: usize::MAX,
         }
@@ -487,15 +492,18 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
             // A UTF-8 error or a character cut by the buffer's edge.
             let mut broken = None;
             if non_ascii {
-                let checked = match text::check_utf8(&buf[i..stop]) {
+                // Checked as the read arrived up to `utf8_end` (a
+                // character boundary), the rest here.
+                let from = i.max(self.src.utf8_end).min(stop);
+                let checked = match text::check_utf8(&buf[from..stop]) {
                     Ok(()) => stop,
                     Err(text::Utf8Error::Cut(at)) if stop == buf.len() => {
                         broken = Some((buf.len(), "UTF-8 text in the string"));
-                        i + at
+                        from + at
                     }
                     Err(text::Utf8Error::Cut(at) | text::Utf8Error::Invalid(at)) => {
-                        broken = Some((i + at, "UTF-8 text in the string"));
-                        i + at
+                        broken = Some((from + at, "UTF-8 text in the string"));
+                        from + at
                     }
                 };
                 if ascii {

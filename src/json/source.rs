@@ -24,6 +24,11 @@ pub struct Source<R> {
     column: u64,
     /// Bytes of input dropped before `buf[0]`.
     pub base: u64,
+    /// `buf[..utf8_end]` is known to be UTF-8 (checked a read at a time,
+    /// when `checks_utf8`), so string text before it needs no check of
+    /// its own.
+    pub utf8_end: usize,
+    checks_utf8: bool,
 }
 
 impl<R: Read> Source<R> {
@@ -37,7 +42,17 @@ impl<R: Read> Source<R> {
             line: 1,
             column: 0,
             base: 0,
+            utf8_end: 0,
+            checks_utf8: false,
         }
+    }
+
+    /// Checks each read's bytes as UTF-8 as they arrive (simdutf8, tens
+    /// of bytes a cycle), so strings need no check of their own up to the
+    /// first invalid or cut sequence.
+    pub fn check_utf8_by_reads(mut self) -> Source<R> {
+        self.checks_utf8 = true;
+        self
     }
 
     /// Reads more input after the unread bytes. Returns `false` at end of
@@ -54,6 +69,7 @@ impl<R: Read> Source<R> {
         self.buf.copy_within(keep_from..self.end, 0);
         self.end -= keep_from;
         self.pos -= keep_from;
+        self.utf8_end = self.utf8_end.saturating_sub(keep_from);
         if self.end == self.buf.len() {
             // One token (a number) longer than the buffer: grow to hold it.
             self.buf.resize(self.buf.len() * 2, 0);
@@ -65,6 +81,15 @@ impl<R: Read> Source<R> {
                     return Ok(false);
                 }
                 Ok(n) => {
+                    // Checked from where the last check stopped, if it
+                    // stopped only at the end (a sequence cut by it).
+                    if self.checks_utf8 && self.end - self.utf8_end < 4 {
+                        let text = &self.buf[self.utf8_end..self.end + n];
+                        self.utf8_end += match simdutf8::compat::from_utf8(text) {
+                            Ok(_) => text.len(),
+                            Err(e) => e.valid_up_to(),
+                        };
+                    }
                     self.end += n;
                     return Ok(true);
                 }
@@ -91,6 +116,7 @@ impl<R: Read> Source<R> {
         self.buf.copy_within(self.pos + n..self.end, self.pos);
         self.end -= n;
         self.base += n as u64;
+        self.utf8_end = self.utf8_end.saturating_sub(n);
     }
 
     /// Line and column of the input byte at `offset` (counted from the
