@@ -6,7 +6,14 @@
 //! `Vec` and written out in large pieces — before every read (so a pipe
 //! reader sees each value as soon as it is complete) and whenever it grows
 //! past [`FLUSH_AT`]. Values already written stay written when a later error
-//! stops the stream.
+//! stops the stream; fresh indentation is held back from the write before a
+//! read, so an error can take it back.
+//!
+//! Two things hold output longer: a sorted object (`-S`) stays in the
+//! buffer until it closes (see [`super::keys`]; deep indentation in it is a
+//! [`MARK`] and a width, expanded when written), and in records mode
+//! (`--lines`, `--seq`, [`format_records`]) only whole records leave, so a
+//! bad record is dropped unseen and the stream goes on.
 
 use std::io::{Read, Write};
 

@@ -1,9 +1,13 @@
 //! Streaming JSON: strict RFC 8259 validation and reformatting with no
-//! document tree, so memory stays constant whatever the input's size or depth.
+//! document tree, so memory stays constant whatever the input's size (and a
+//! byte per level of nesting).
 //!
 //! [`format_stream`] reads a stream of JSON values and writes each one
 //! reformatted per [`Options`]: pretty, compact, coloured, keys sorted,
-//! non-ASCII escaped. Numbers and strings are copied as written.
+//! non-ASCII escaped or escapes decoded. Numbers and strings are copied as
+//! written. [`format_records`] does the same for JSON Lines and RFC 7464
+//! sequences, skipping bad records. Syntax errors carry the line and a
+//! caret for it ([`Snippet`]) and name the common mistake.
 
 mod error;
 mod format;
