@@ -751,32 +751,19 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
     /// which has just closed (or was cut short), its members in order.
     fn write_sorted(&mut self, closed: super::keys::Closed) -> Fallible<()> {
         let text = self.out.as_slice();
-        if self.options.records != Records::Stream {
-            // A record may yet turn out bad: nothing leaves before its
-            // end, so the sorted text goes back into the buffer (records
-            // are lines, small as a rule).
-            let mut sorted = Vec::with_capacity(text.len());
-            let indent = &self.indent;
-            let mut put = |piece: &[u8]| {
-                sorted.extend_from_slice(piece);
-                Ok(())
-            };
-            expand_marks(&text[..closed.start], indent, &mut put).map_err(write_error)?;
-            self.sorter
-                .write(closed, text, &self.sorted_comma, |piece| {
-                    expand_marks(piece, indent, &mut put)
-                })
-                .map_err(write_error)?;
-            self.out.clear();
-            self.out.extend(&sorted);
-            self.indent_start = usize::MAX;
-            self.indent_end = usize::MAX;
-            return Ok(());
-        }
+        let records = self.options.records != Records::Stream;
+        // In records mode a record may yet turn out bad: nothing leaves
+        // before its end, so the sorted text goes back into the buffer
+        // (records are lines, small as a rule).
+        let mut sorted = Vec::new();
         let sink = &mut self.sink;
         let indent = &self.indent;
         let mut last = None;
         let mut put = |piece: &[u8]| {
+            if records {
+                sorted.extend_from_slice(piece);
+                return Ok(());
+            }
             if let Some(&b) = piece.last() {
                 last = Some(b);
             }
@@ -792,9 +779,15 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
             self.sink_mid_line = last != Some(b'\n');
         }
         self.out.clear();
+        self.out.extend(&sorted);
+        self.forget_indent();
+        Ok(())
+    }
+
+    /// The latest indentation has left the buffer: nothing to take back.
+    fn forget_indent(&mut self) {
         self.indent_start = usize::MAX;
         self.indent_end = usize::MAX;
-        Ok(())
     }
 
     /// Ends a value: colour reset, newline.
@@ -852,8 +845,7 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
             self.sink_mid_line = false;
             self.out.drain_front(done);
             self.record_start = 0;
-            self.indent_start = usize::MAX;
-            self.indent_end = usize::MAX;
+            self.forget_indent();
             return Ok(());
         }
         self.sink
@@ -861,8 +853,7 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
             .map_err(write_error)?;
         self.sink_mid_line = self.out.last() != Some(b'\n');
         self.out.clear();
-        self.indent_start = usize::MAX;
-        self.indent_end = usize::MAX;
+        self.forget_indent();
         Ok(())
     }
 
