@@ -1147,3 +1147,88 @@ fn a_value_cut_short_keeps_its_text_and_leaves_no_line_of_spaces() {
         assert_eq!(out.contains('\x1b'), coloured, "{value}");
     }
 }
+
+/// Regular files are read and indexed ahead on a second thread, 256 KiB
+/// at a time (the index's 64-byte blocks cut across the reads): tokens cut
+/// by the reads' edges at every offset, and mistakes just past them, come
+/// out exactly as from a pipe (read and scanned on one thread) and from
+/// the portable scan.
+#[test]
+fn files_read_ahead_match_a_pipe_across_read_edges() {
+    let dir = Dir::new("read-ahead");
+    let mut text = String::from("[");
+    for i in 0..25_000 {
+        // Varied lengths, so the edges fall at every offset of a token.
+        let pad = "x".repeat(i % 67);
+        text.push_str(&match i % 6 {
+            0 => format!(r#"{{"key{i}": "{pad}", "n": -{i}.5e-3, "t": true}},"#),
+            1 => format!(r#""{pad}\"\\\u00e9 é東😀","#),
+            2 => format!("{i}{}, ", "0".repeat(i % 40)),
+            3 => format!("[null, false, {{}}, [], \"{pad}\"],\n  "),
+            4 => format!(r#"{{"a": {{"b": [{i}, "{pad}"]}}}},"#),
+            _ => "\"\\\\\\\\\", \t\r\n".to_string(),
+        });
+    }
+    text.push_str("0]\n");
+    assert!(text.len() > 4 * 256 * 1024);
+    let file = dir.create("big.json", &text);
+    for flags in [&[][..], &["-c"], &["-C", "--indent=3"]] {
+        let from_file = jpretty(&dir).args(flags).arg(&file).stdout();
+        let from_pipe = jpretty(&dir).args(flags).stdin(&text).stdout();
+        assert!(
+            from_file == from_pipe,
+            "{flags:?}: a file and a pipe differ"
+        );
+        let portable = jpretty(&dir)
+            .env("FLEETKIT_SIMD", "portable")
+            .args(flags)
+            .arg(&file)
+            .stdout();
+        assert!(
+            from_file == portable,
+            "{flags:?}: the portable scan differs"
+        );
+    }
+    // A mistake at and just past each read's edge (and its 64-byte
+    // blocks'): the same message, the same output before it.
+    for edge in [256 * 1024, 512 * 1024, 768 * 1024] {
+        for past in [0, 1, 2, 63, 64, 65, 130] {
+            // The first comma there (commas are all separators here).
+            let mut bad = text.clone().into_bytes();
+            let at = edge + past + bad[edge + past..].iter().position(|&b| b == b',').unwrap();
+            bad[at] = b'x';
+            let bad_file = dir.create("bad.json", &bad);
+            let (out, err) = jpretty(&dir).arg(&bad_file).expect_exit_text(1);
+            let (pipe_out, pipe_err) = jpretty(&dir).stdin(&bad).expect_exit_text(1);
+            let err = err.replace(&bad_file.to_string_lossy().into_owned(), "<stdin>");
+            assert_eq!(err, pipe_err, "a mistake at byte {at}");
+            assert!(out == pipe_out, "output before a mistake at byte {at}");
+            assert!(err.contains("expected"), "{err}");
+        }
+    }
+}
+
+#[test]
+fn a_file_read_ahead_stays_under_8_mib() {
+    let dir = Dir::new("read-ahead-memory");
+    let record = std::fs::read(sample_path()).unwrap();
+    let mut text = b"[".to_vec();
+    while text.len() < 64 << 20 {
+        text.extend_from_slice(&record);
+        text.push(b',');
+    }
+    text.extend_from_slice(b"0]");
+    let file = dir.create("big.json", &text);
+    let out = Command::new("/usr/bin/time")
+        .args(["-f", "%M"])
+        .arg(binary("jpretty"))
+        .arg("-C")
+        .arg(&file)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .expect("/usr/bin/time (package time)");
+    assert!(out.status.success(), "{out:?}");
+    let kib: u64 = String::from_utf8_lossy(&out.stderr).trim().parse().unwrap();
+    assert!(kib < 8 * 1024, "peak RSS {kib} KiB");
+}

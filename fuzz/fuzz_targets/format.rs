@@ -4,12 +4,14 @@
 //! The first input byte picks the options (layout, -S, -a or -U, --strict,
 //! and the framing: a stream, --lines or --seq); the rest is the JSON
 //! text. -q is the compact layout into a sink, checked here as compact.
+//! Every input also goes through every scan width and through the
+//! read-ahead thread in reads of several sizes, all compared byte for byte.
 //! Run: `cargo +nightly fuzz run format` (see README.md).
 
 #![no_main]
 
 use fleetkit::json::{
-    Indent, Layout, Level, Options, Palette, Records, format_records, format_slice,
+    Indent, Layout, Level, Options, Palette, Records, format_ahead, format_records, format_slice,
 };
 use libfuzzer_sys::fuzz_target;
 
@@ -49,6 +51,23 @@ fuzz_target!(|data: &[u8]| {
             result.map_err(|e| format!("{e:?}")),
             widest.1.as_ref().map(|_| ()).map_err(|e| format!("{e:?}")),
             "{level:?}"
+        );
+    }
+    // Read and indexed ahead on another thread, in reads of any size (so
+    // windows and tokens are cut anywhere): the same bytes and error.
+    for sizes in [&[1usize, 2, 3][..], &[63, 64, 65], &[7, 200]] {
+        let mut out = Vec::new();
+        let reader = Trickle {
+            data: input,
+            sizes,
+            turn: 0,
+        };
+        let result = format_ahead(reader, &mut out, &options);
+        assert_eq!(out, widest.0, "ahead, reads of {sizes:?}");
+        assert_eq!(
+            result.map_err(|e| format!("{e:?}")),
+            widest.1.as_ref().map(|_| ()).map_err(|e| format!("{e:?}")),
+            "ahead, reads of {sizes:?}"
         );
     }
     if options.records != Records::Stream {
@@ -111,6 +130,25 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(values(&out), Some(expected));
     }
 });
+
+/// A reader that hands out its bytes in the sizes given, in turn.
+struct Trickle<'a> {
+    data: &'a [u8],
+    sizes: &'a [usize],
+    turn: usize,
+}
+
+impl std::io::Read for Trickle<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.sizes[self.turn % self.sizes.len()]
+            .min(buf.len())
+            .min(self.data.len());
+        self.turn += 1;
+        buf[..n].copy_from_slice(&self.data[..n]);
+        self.data = &self.data[n..];
+        Ok(n)
+    }
+}
 
 /// Removes `ESC [ … m` sequences.
 fn strip_sgr(bytes: &[u8]) -> Vec<u8> {

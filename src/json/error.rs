@@ -38,7 +38,7 @@ pub struct Snippet {
 
 impl Snippet {
     /// At most this many characters of a long line are shown.
-    const WIDTH: usize = 100;
+    pub const WIDTH: usize = 100;
 
     /// `line` with the error at byte `at`, cut around it when long;
     /// `cut`: the line began before `line` does.

@@ -17,7 +17,9 @@
 
 use std::io::{Read, Write};
 
+use super::ahead::Ahead;
 use super::error::{Error, Snippet, SyntaxError, describe};
+use super::index::Index;
 use super::keys::Sorter;
 use super::number;
 use super::out::{Out, SHORT};
@@ -25,6 +27,9 @@ use super::simd::{self, Level};
 use super::source::Source;
 use super::style::{Class, Indent, Layout, Options, RESET, Records};
 use super::text;
+
+mod indexed;
+use indexed::Stop;
 
 /// How many levels of nesting remember where they opened (8 bytes each),
 /// for "the '[' opened at 3:7" in messages.
@@ -70,10 +75,7 @@ pub fn format_stream<R: Read, W: Write + ?Sized>(
     output: &mut W,
     options: &Options,
 ) -> Result<(), Error> {
-    let mut formatter = Formatter::new(input, output, options);
-    let result = formatter.stream();
-    let flushed = formatter.finish(result.is_err());
-    result.and(flushed).map_err(|e| *e)
+    run(Source::new(input), output, options, None)
 }
 
 /// Reformats every record of `input` (JSON Lines or an RFC 7464 sequence,
@@ -85,8 +87,60 @@ pub fn format_records<R: Read, W: Write + ?Sized>(
     options: &Options,
     on_error: &mut dyn FnMut(SyntaxError),
 ) -> Result<(), Error> {
-    let mut formatter = Formatter::new(input, output, options);
-    let result = formatter.records(on_error);
+    run(Source::new(input), output, options, Some(on_error))
+}
+
+/// [`format_stream`] over a file: a regular file is read and indexed
+/// ahead on a second thread ([`format_ahead`]).
+pub fn format_file<W: Write + ?Sized>(
+    file: std::fs::File,
+    output: &mut W,
+    options: &Options,
+) -> Result<(), Error> {
+    if file.metadata().is_ok_and(|m| m.file_type().is_file()) {
+        format_ahead(file, output, options)
+    } else {
+        format_stream(file, output, options)
+    }
+}
+
+/// [`format_stream`] with `input` read and indexed ahead on a second
+/// thread ([`super::ahead`]), where the structural index is used at all.
+/// `input`'s reads must not block for long: the thread is waited for when
+/// formatting stops, even at an error.
+pub fn format_ahead<R: Read + Send, W: Write + ?Sized>(
+    input: R,
+    output: &mut W,
+    options: &Options,
+) -> Result<(), Error> {
+    let level = options.simd.map_or_else(Level::detect, Level::supported);
+    if level == Level::Portable || !indexes(options) {
+        return format_stream(input, output, options);
+    }
+    std::thread::scope(|scope| {
+        let ahead = Ahead::start(scope, input, level);
+        run(Source::ahead(ahead), output, options, None)
+    })
+}
+
+/// Whether the fast lane serves these options: nothing asks for a
+/// byte-level look at every string (`-a`, `-U`), line (records) or member
+/// (`-S`).
+fn indexes(options: &Options) -> bool {
+    options.records == Records::Stream && !options.ascii && !options.unescape && !options.sort_keys
+}
+
+fn run<R: Read, W: Write + ?Sized>(
+    src: Source<R>,
+    output: &mut W,
+    options: &Options,
+    records: Option<&mut dyn FnMut(SyntaxError)>,
+) -> Result<(), Error> {
+    let mut formatter = Formatter::new(src, output, options);
+    let result = match records {
+        Some(on_error) => formatter.records(on_error),
+        None => formatter.stream(),
+    };
     let flushed = formatter.finish(result.is_err());
     result.and(flushed).map_err(|e| *e)
 }
@@ -135,6 +189,10 @@ struct Formatter<'a, R, W: Write + ?Sized> {
     in_line_value: bool,
     /// How wide the scans of string text and whitespace go.
     simd: Level,
+    /// The structural index for the fast lane ([`indexed`]), where there
+    /// is a SIMD level and nothing asks for a byte-level look at every
+    /// string (`-a`, `-U`), line (records) or member (`-S`).
+    index: Option<Index>,
     /// Where the latest newline and indentation start and end in `out`
     /// (`usize::MAX`: written out since): a value cut short by an error
     /// loses them, and they are held back from a write before a read.
@@ -143,7 +201,7 @@ struct Formatter<'a, R, W: Write + ?Sized> {
 }
 
 impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
-    fn new(input: R, sink: &'a mut W, options: &'a Options) -> Self {
+    fn new(mut src: Source<R>, sink: &'a mut W, options: &'a Options) -> Self {
         let (compact, unit, fill) = match options.layout {
             Layout::Compact => (true, 0, b' '),
             Layout::Pretty(Indent::Spaces(n)) => (false, n as usize, b' '),
@@ -170,7 +228,11 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
             }
         }
         let simd = options.simd.map_or_else(Level::detect, Level::supported);
-        let mut src = Source::new(input);
+        let index = match (indexes(options), src.is_ahead()) {
+            (true, true) => Some(Index::ahead()),
+            (true, false) => Index::new(simd),
+            (false, _) => None,
+        };
         if simd != Level::Portable {
             src = src.check_utf8_by_reads();
         }
@@ -194,6 +256,7 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
             record_start: 0,
             in_line_value: false,
             simd,
+            index,
             indent_start: usize::MAX,
             indent_end: usize::MAX,
         }
@@ -346,54 +409,68 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
     fn document(&mut self, first: u8) -> Fallible<()> {
         let mut next = Some(first);
         'value: loop {
-            match next {
-                Some(b'{') => {
-                    self.paint(Class::Object);
-                    self.out.push(b'{');
-                    let opened = self.src.base + self.src.pos as u64;
-                    self.src.pos += 1;
-                    let b = self.skip_ws()?;
-                    if b == Some(b'}') {
-                        self.src.pos += 1;
-                        self.out.push(b'}');
-                    } else {
-                        self.note_open(opened);
-                        if self.options.sort_keys {
-                            // Members start in the default colour.
-                            self.reset_colour();
-                            self.stack.push(SORTED);
-                            self.sorter.open(self.out.len());
-                        } else {
-                            self.stack.push(OBJECT);
-                        }
-                        self.newline_indent()?;
+            // The fast lane takes what it can; this loop, what it leaves.
+            let mut after_value = false;
+            if self.index.is_some() {
+                match self.indexed()? {
+                    Stop::Value => next = self.skip_ws()?,
+                    Stop::Key => {
+                        let b = self.skip_ws()?;
                         next = self.member_key(b)?;
-                        continue 'value;
                     }
+                    Stop::After => after_value = true,
                 }
-                Some(b'[') => {
-                    self.paint(Class::Array);
-                    self.out.push(b'[');
-                    let opened = self.src.base + self.src.pos as u64;
-                    self.src.pos += 1;
-                    let b = self.skip_ws()?;
-                    if b == Some(b']') {
+            }
+            if !after_value {
+                match next {
+                    Some(b'{') => {
+                        self.paint(Class::Object);
+                        self.out.push(b'{');
+                        let opened = self.src.base + self.src.pos as u64;
                         self.src.pos += 1;
-                        self.out.push(b']');
-                    } else {
-                        self.note_open(opened);
-                        self.stack.push(ARRAY);
-                        self.newline_indent()?;
-                        next = b;
-                        continue 'value;
+                        let b = self.skip_ws()?;
+                        if b == Some(b'}') {
+                            self.src.pos += 1;
+                            self.out.push(b'}');
+                        } else {
+                            self.note_open(opened);
+                            if self.options.sort_keys {
+                                // Members start in the default colour.
+                                self.reset_colour();
+                                self.stack.push(SORTED);
+                                self.sorter.open(self.out.len());
+                            } else {
+                                self.stack.push(OBJECT);
+                            }
+                            self.newline_indent()?;
+                            next = self.member_key(b)?;
+                            continue 'value;
+                        }
                     }
+                    Some(b'[') => {
+                        self.paint(Class::Array);
+                        self.out.push(b'[');
+                        let opened = self.src.base + self.src.pos as u64;
+                        self.src.pos += 1;
+                        let b = self.skip_ws()?;
+                        if b == Some(b']') {
+                            self.src.pos += 1;
+                            self.out.push(b']');
+                        } else {
+                            self.note_open(opened);
+                            self.stack.push(ARRAY);
+                            self.newline_indent()?;
+                            next = b;
+                            continue 'value;
+                        }
+                    }
+                    Some(b'"') => self.string(Class::String)?,
+                    Some(b'-' | b'0'..=b'9') => self.number()?,
+                    Some(b't') => self.literal(b"true", Class::True)?,
+                    Some(b'f') => self.literal(b"false", Class::False)?,
+                    Some(b'n') => self.literal(b"null", Class::Null)?,
+                    _ => return Err(self.error_here("a JSON value")),
                 }
-                Some(b'"') => self.string(Class::String)?,
-                Some(b'-' | b'0'..=b'9') => self.number()?,
-                Some(b't') => self.literal(b"true", Class::True)?,
-                Some(b'f') => self.literal(b"false", Class::False)?,
-                Some(b'n') => self.literal(b"null", Class::Null)?,
-                _ => return Err(self.error_here("a JSON value")),
             }
             // A value is complete: close containers until one wants more.
             loop {
@@ -537,6 +614,16 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
                             self.out.extend(c.encode_utf8(&mut [0; 4]).as_bytes());
                             start = i + n;
                             i += n;
+                            continue;
+                        }
+                        // A surrogate pair's second half may be in input
+                        // not read yet: read on and look again.
+                        if buf.len() - i < 12 && !self.src.at_end() {
+                            self.out.extend(&buf[start..i]);
+                            self.src.pos = i;
+                            self.fill()?;
+                            start = self.src.pos;
+                            i = start;
                             continue;
                         }
                         Ok(len)
@@ -913,9 +1000,15 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
     /// what the mistake probably was, and the line it is on.
     #[cold]
     fn error_here(&mut self, expected: &str) -> Box<Error> {
-        // Make the found character whole for the message; a read error here
-        // would only shorten the message.
+        // Make the found character whole for the message, and the rest of
+        // its line (as much as a snippet shows) there for the snippet,
+        // however the input came in reads; a read error here would only
+        // shorten the message.
         let _ = self.src.ensure(4);
+        while self.src.end - self.src.pos < 4 * Snippet::WIDTH
+            && memchr::memchr(b'\n', &self.src.buf[self.src.pos..self.src.end]).is_none()
+            && self.src.fill().unwrap_or(false)
+        {}
         let rest = &self.src.buf[self.src.pos..self.src.end];
         let found = describe(rest);
         let message = match self.hint(expected, rest) {
@@ -1051,6 +1144,18 @@ fn expand_marks(
 fn is_ws(b: u8) -> bool {
     WHITESPACE[b as usize]
 }
+
+/// Bytes that may follow a number or literal: whitespace, structural
+/// characters and the quote (`1"a"` is two values).
+static ENDS_SCALAR: [bool; 256] = {
+    let mut table = WHITESPACE;
+    let mut i = 0;
+    while i < 7 {
+        table[b"{}[],:\""[i] as usize] = true;
+        i += 1;
+    }
+    table
+};
 
 static WHITESPACE: [bool; 256] = {
     let mut table = [false; 256];

@@ -9,8 +9,10 @@
 //! sequences, skipping bad records. Syntax errors carry the line and a
 //! caret for it ([`Snippet`]) and name the common mistake.
 
+mod ahead;
 mod error;
 mod format;
+mod index;
 mod keys;
 mod number;
 mod out;
@@ -21,6 +23,6 @@ mod text;
 
 pub use error::Snippet;
 pub use error::{Error, SyntaxError};
-pub use format::{format_records, format_slice, format_stream};
+pub use format::{format_ahead, format_file, format_records, format_slice, format_stream};
 pub use simd::Level;
 pub use style::{Class, Indent, Layout, Options, Palette, Records};

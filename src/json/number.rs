@@ -59,9 +59,51 @@ pub fn scan(s: &[u8]) -> Result<usize, (usize, &'static str)> {
     Ok(i)
 }
 
+/// The length of the valid number at the start of `s`, which ends there
+/// or before a byte that cannot continue a number; `None` for anything
+/// else, which [`scan`] then explains. The fast lane's scan: no message,
+/// a digit at a time from a table.
+#[inline(always)]
+pub fn valid_len(s: &[u8]) -> Option<usize> {
+    let digits = |mut i: usize| {
+        while i < s.len() && s[i].is_ascii_digit() {
+            i += 1;
+        }
+        i
+    };
+    let mut i = usize::from(*s.first()? == b'-');
+    match *s.get(i)? {
+        b'0' => i += 1,
+        b'1'..=b'9' => i = digits(i + 1),
+        _ => return None,
+    }
+    if i < s.len() && s[i] == b'.' {
+        let from = i + 1;
+        i = digits(from);
+        if i == from {
+            return None;
+        }
+    }
+    if i < s.len() && s[i] | 0x20 == b'e' {
+        i += 1;
+        if i < s.len() && matches!(s[i], b'+' | b'-') {
+            i += 1;
+        }
+        let from = i;
+        i = digits(from);
+        if i == from {
+            return None;
+        }
+    }
+    match s.get(i) {
+        Some(&b) if is_number_byte(b) => None,
+        _ => Some(i),
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::scan;
+    use super::{scan, valid_len};
 
     #[test]
     fn grammar() {
@@ -77,6 +119,12 @@ mod tests {
             "123456789012345678901234567890",
         ] {
             assert_eq!(scan(ok.as_bytes()), Ok(ok.len()), "{ok}");
+            assert_eq!(valid_len(ok.as_bytes()), Some(ok.len()), "{ok}");
+            assert_eq!(
+                valid_len(format!("{ok} ").as_bytes()),
+                Some(ok.len()),
+                "{ok}"
+            );
             assert_eq!(scan(format!("{ok},").as_bytes()), Ok(ok.len()), "{ok}");
         }
         for (bad, at) in [
@@ -91,6 +139,7 @@ mod tests {
             ("1.e3", 2),
         ] {
             assert_eq!(scan(bad.as_bytes()).map_err(|e| e.0), Err(at), "{bad}");
+            assert_eq!(valid_len(bad.as_bytes()), None, "{bad}");
         }
     }
 }

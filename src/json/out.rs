@@ -46,7 +46,8 @@ impl Out {
         if self.len + SHORT > self.buf.len() {
             self.grow(1);
         }
-        self.buf[self.len] = b;
+        // SAFETY: the check above leaves room for SHORT bytes past `len`.
+        unsafe { *self.buf.get_unchecked_mut(self.len) = b };
         self.len += 1;
     }
 
@@ -59,26 +60,37 @@ impl Out {
         self.len += bytes.len();
     }
 
-    /// Appends `src[from..to]`: as one [`SHORT`] block when it is short and
-    /// `src` has the bytes to fill the block (the excess is written past the
-    /// end and not counted).
+    /// Appends `src[from..to]`: as one [`SHORT`] block (or two) when it is
+    /// short and `src` has the bytes to fill the block (the excess is
+    /// written past the end and not counted).
     #[inline(always)]
     pub fn copy(&mut self, src: &[u8], from: usize, to: usize) {
         if to - from <= SHORT
             && let Some(block) = src.get(from..from + SHORT)
         {
-            if self.len + 2 * SHORT > self.buf.len() {
-                self.grow(SHORT);
-            }
-            let block: &[u8; SHORT] = block.try_into().expect("SHORT bytes");
-            let dst: &mut [u8; SHORT] = (&mut self.buf[self.len..self.len + SHORT])
-                .try_into()
-                .expect("SHORT bytes");
-            *dst = *block;
-            self.len += to - from;
+            self.block::<SHORT>(block, to - from);
+        } else if to - from <= 2 * SHORT
+            && let Some(block) = src.get(from..from + 2 * SHORT)
+        {
+            self.block::<{ 2 * SHORT }>(block, to - from);
         } else {
             self.extend(&src[from..to]);
         }
+    }
+
+    /// Writes all `N` bytes of `block` and counts the first `len`.
+    #[inline(always)]
+    fn block<const N: usize>(&mut self, block: &[u8], len: usize) {
+        assert!(block.len() == N);
+        if self.len + N + SHORT > self.buf.len() {
+            self.grow(N);
+        }
+        // SAFETY: the check above leaves room for N bytes past `len`, and
+        // `block` is N bytes long.
+        unsafe {
+            std::ptr::copy_nonoverlapping(block.as_ptr(), self.buf.as_mut_ptr().add(self.len), N);
+        }
+        self.len += len;
     }
 
     #[inline(always)]

@@ -43,7 +43,12 @@ impl Level {
 
 #[cfg(target_arch = "x86_64")]
 fn best() -> Level {
-    if std::arch::is_x86_feature_detected!("avx2") {
+    // The AVX2 paths also count and find bits with BMI1 and POPCNT,
+    // which every AVX2 CPU has.
+    if std::arch::is_x86_feature_detected!("avx2")
+        && std::arch::is_x86_feature_detected!("bmi1")
+        && std::arch::is_x86_feature_detected!("popcnt")
+    {
         Level::Avx2
     } else {
         Level::Sse2

@@ -3,6 +3,8 @@
 
 use std::io::{self, Read};
 
+use super::ahead::{Ahead, Pending};
+
 const CHUNK: usize = 256 * 1024;
 /// Bytes already read that stay in the buffer across a read, for errors.
 const KEEP: usize = 4096;
@@ -29,6 +31,21 @@ pub struct Source<R> {
     /// its own.
     pub utf8_end: usize,
     checks_utf8: bool,
+    /// Reading ahead on another thread (instead of from `reader`).
+    ahead: Option<Ahead>,
+    /// Windows of the index that came with the chunks, for the formatter's
+    /// index to take.
+    pub pending: Pending,
+}
+
+impl Source<io::Empty> {
+    /// Input read and indexed ahead on another thread.
+    pub fn ahead(ahead: Ahead) -> Source<io::Empty> {
+        let mut src = Source::new(io::empty());
+        src.buf = vec![0; 2 * CHUNK];
+        src.ahead = Some(ahead);
+        src
+    }
 }
 
 impl<R: Read> Source<R> {
@@ -44,7 +61,19 @@ impl<R: Read> Source<R> {
             base: 0,
             utf8_end: 0,
             checks_utf8: false,
+            ahead: None,
+            pending: Pending::new(),
         }
+    }
+
+    /// Whether the end of input has been read.
+    pub fn at_end(&self) -> bool {
+        self.eof
+    }
+
+    /// Whether chunks come read and indexed ahead.
+    pub fn is_ahead(&self) -> bool {
+        self.ahead.is_some()
     }
 
     /// Checks each read's bytes as UTF-8 as they arrive (simdutf8, tens
@@ -70,6 +99,12 @@ impl<R: Read> Source<R> {
         self.end -= keep_from;
         self.pos -= keep_from;
         self.utf8_end = self.utf8_end.saturating_sub(keep_from);
+        for w in &mut self.pending {
+            w.start -= keep_from as isize;
+        }
+        if self.ahead.is_some() {
+            return self.take_chunk();
+        }
         if self.end == self.buf.len() {
             // One token (a number) longer than the buffer: grow to hold it.
             self.buf.resize(self.buf.len() * 2, 0);
@@ -81,21 +116,53 @@ impl<R: Read> Source<R> {
                     return Ok(false);
                 }
                 Ok(n) => {
-                    // Checked from where the last check stopped, if it
-                    // stopped only at the end (a sequence cut by it).
-                    if self.checks_utf8 && self.end - self.utf8_end < 4 {
-                        let text = &self.buf[self.utf8_end..self.end + n];
-                        self.utf8_end += match simdutf8::compat::from_utf8(text) {
-                            Ok(_) => text.len(),
-                            Err(e) => e.valid_up_to(),
-                        };
-                    }
+                    self.check_utf8(n);
                     self.end += n;
                     return Ok(true);
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             }
+        }
+    }
+
+    /// Appends the next chunk read ahead, and queues its window.
+    fn take_chunk(&mut self) -> io::Result<bool> {
+        let Some(chunk) = self.ahead.as_ref().and_then(Ahead::next) else {
+            self.eof = true;
+            return Ok(false);
+        };
+        let mut window = chunk.window;
+        window.start += self.end as isize;
+        self.pending.push_back(window);
+        let len = chunk.len;
+        if self.buf.len() - self.end < len {
+            self.buf.resize(self.end + len.max(self.buf.len()), 0);
+        }
+        self.buf[self.end..self.end + len].copy_from_slice(&chunk.data[..len]);
+        if let Some(ahead) = &self.ahead {
+            ahead.recycle(chunk.data);
+        }
+        if len == 0 {
+            self.eof = true;
+            chunk.result?;
+            return Ok(false);
+        }
+        self.check_utf8(len);
+        self.end += len;
+        Ok(true)
+    }
+
+    /// Checks the `n` bytes about to be let in at `end` as UTF-8: from
+    /// where the last check stopped, if it stopped only at the end (a
+    /// sequence cut by it).
+    fn check_utf8(&mut self, n: usize) {
+        if self.checks_utf8 && self.end - self.utf8_end < 4 {
+            let text = &self.buf[self.utf8_end..self.end + n];
+            self.utf8_end += match simdutf8::compat::from_utf8(text) {
+                Ok(_) => text.len(),
+                Err(e) => e.valid_up_to(),
+            };
         }
     }
 
@@ -113,6 +180,9 @@ impl<R: Read> Source<R> {
     /// Drops the next `n` unread bytes from the buffer, so they count in
     /// no column (a byte order mark is not a character of line 1).
     pub fn drop_uncounted(&mut self, n: usize) {
+        for w in &mut self.pending {
+            w.start -= n as isize;
+        }
         self.buf.copy_within(self.pos + n..self.end, self.pos);
         self.end -= n;
         self.base += n as u64;

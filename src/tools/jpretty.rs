@@ -6,7 +6,7 @@
 
 use std::ffi::OsString;
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use crate::cli::flag::{Positional, number, text as text_value, with_common};
@@ -489,7 +489,7 @@ fn format_all(args: &Args, options: &Options, files: &[OsString], out: &mut dyn 
             }
             format_one(
                 "<stdin>",
-                io::stdin().lock(),
+                Input::Stdin(io::stdin().lock()),
                 out,
                 options,
                 args.short_errors,
@@ -497,7 +497,7 @@ fn format_all(args: &Args, options: &Options, files: &[OsString], out: &mut dyn 
         } else {
             let name = file.to_string_lossy();
             match File::open(file) {
-                Ok(f) => format_one(&name, f, out, options, args.short_errors),
+                Ok(f) => format_one(&name, Input::File(f), out, options, args.short_errors),
                 Err(e) => {
                     exit::report(
                         "jpretty",
@@ -515,21 +515,31 @@ fn format_all(args: &Args, options: &Options, files: &[OsString], out: &mut dyn 
     status
 }
 
+/// What is read: a file (read ahead on another thread where it is a
+/// regular one), or standard input.
+enum Input {
+    File(File),
+    Stdin(io::StdinLock<'static>),
+}
+
 /// Formats one input named `name` into `out`, reporting its errors.
 fn format_one(
     name: &str,
-    input: impl Read,
+    input: Input,
     out: &mut dyn Write,
     options: &Options,
     short: bool,
 ) -> Done {
     let mut invalid = false;
-    let result = match options.records {
-        Records::Stream => json::format_stream(input, out, options),
-        Records::Lines | Records::Seq => json::format_records(input, out, options, &mut |e| {
-            report_syntax(name, &e, short);
-            invalid = true;
-        }),
+    let mut on_error = |e: json::SyntaxError| {
+        report_syntax(name, &e, short);
+        invalid = true;
+    };
+    let result = match (input, options.records) {
+        (Input::File(f), Records::Stream) => json::format_file(f, out, options),
+        (Input::Stdin(s), Records::Stream) => json::format_stream(s, out, options),
+        (Input::File(f), _) => json::format_records(f, out, options, &mut on_error),
+        (Input::Stdin(s), _) => json::format_records(s, out, options, &mut on_error),
     };
     match result {
         Ok(()) if invalid => Done::Status(INVALID),
@@ -590,7 +600,13 @@ fn rewrite(args: &Args, options: &Options, path: &Path, shown: &str) -> Result<(
         return Err(exit::USAGE);
     }
     let mut new = AtomicFile::create_path(&target).map_err(|e| fail("cannot write", e))?;
-    match format_one(shown, input, &mut new, options, args.short_errors) {
+    match format_one(
+        shown,
+        Input::File(input),
+        &mut new,
+        options,
+        args.short_errors,
+    ) {
         Done::Status(exit::SUCCESS) => {}
         Done::Status(s) | Done::Stop(s) => return Err(s),
     }

@@ -1,0 +1,229 @@
+//! Reading ahead on a second thread. Reading a file (the kernel copying
+//! it out of the page cache) and indexing it ([`super::index::Stage`])
+//! take about a third of the time of formatting it; here they are done a
+//! chunk ahead, on another core, while the formatter works through the
+//! chunk before. Used for regular files only, whose reads never block, so
+//! the thread always ends when the formatter stops taking chunks.
+//!
+//! Windows must follow each other exactly, so a chunk's last bytes short
+//! of a whole 64-byte block are held back and indexed with the next
+//! chunk's first ones (the index of a block depends on the blocks before
+//! it, never after, so holding back changes nothing); at the end of input
+//! they are indexed as they are.
+
+use std::collections::VecDeque;
+use std::io::{self, Read};
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
+
+use super::index::{SENTINEL, Stage, Window};
+use super::simd::Level;
+
+/// Bytes read at a time.
+pub const CHUNK: usize = 256 * 1024;
+/// Chunks read and indexed but not yet taken.
+const DEPTH: usize = 2;
+
+/// What the thread sends: a read's bytes and their window.
+pub struct Chunk {
+    pub data: Vec<u8>,
+    /// Bytes read into `data` (0 at the end of input).
+    pub len: usize,
+    /// The window, whose `start` counts back from the first byte of
+    /// `data`: it begins with the bytes held back from the chunk before.
+    pub window: Window,
+    pub result: io::Result<()>,
+}
+
+/// The formatter's end: chunks in order, and their buffers going back.
+pub struct Ahead {
+    chunks: Receiver<Chunk>,
+    spent: Sender<Vec<u8>>,
+}
+
+impl Ahead {
+    /// Starts reading `reader` ahead on a thread of `scope`.
+    pub fn start<'scope, R: Read + Send + 'scope>(
+        scope: &'scope std::thread::Scope<'scope, '_>,
+        reader: R,
+        level: Level,
+    ) -> Ahead {
+        let (send, chunks) = mpsc::sync_channel(DEPTH);
+        let (spent, recycled) = mpsc::channel();
+        scope.spawn(move || read_ahead(reader, level, send, recycled));
+        Ahead { chunks, spent }
+    }
+
+    /// The next chunk; `None` once the thread has ended.
+    pub fn next(&self) -> Option<Chunk> {
+        self.chunks.recv().ok()
+    }
+
+    /// Gives a chunk's buffer back for another read.
+    pub fn recycle(&self, data: Vec<u8>) {
+        let _ = self.spent.send(data);
+    }
+}
+
+/// The thread: reads, indexes and sends until the end of input, a read
+/// error, or the formatter no longer taking chunks.
+fn read_ahead<R: Read>(
+    mut reader: R,
+    level: Level,
+    send: SyncSender<Chunk>,
+    recycled: Receiver<Vec<u8>>,
+) {
+    let mut stage = Stage::new(level);
+    // Bytes of the last chunk short of a whole block.
+    let mut held: Vec<u8> = Vec::with_capacity(64);
+    loop {
+        let mut data = recycled.try_recv().unwrap_or_else(|_| vec![0; CHUNK]);
+        let read = loop {
+            match reader.read(&mut data) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                other => break other,
+            }
+        };
+        let (len, result) = match read {
+            Ok(n) => (n, Ok(())),
+            Err(e) => (0, Err(e)),
+        };
+        let ended = len == 0;
+        let mut entries = Vec::new();
+        let back = held.len();
+        let covered = if ended {
+            // The last bytes, as they are: a block of them, then spaces
+            // (which make no entries).
+            let mut block = [b' '; 64];
+            block[..back].copy_from_slice(&held);
+            stage.index(&block, &mut entries, 0);
+            entries.retain(|&e| (e as usize) < back);
+            back
+        } else {
+            index_chunk(&mut stage, &mut held, &data[..len], &mut entries)
+        };
+        entries.push(SENTINEL);
+        let chunk = Chunk {
+            data,
+            len,
+            window: Window {
+                start: -(back as isize),
+                len: covered,
+                entries,
+            },
+            result,
+        };
+        if send.send(chunk).is_err() || ended {
+            return;
+        }
+    }
+}
+
+/// Indexes `held` then `data`, as far as whole blocks go: the first block
+/// is put together from both, the rest read in place. What is left short
+/// of a block becomes `held`. Returns how many bytes were indexed.
+fn index_chunk(
+    stage: &mut Stage,
+    held: &mut Vec<u8>,
+    data: &[u8],
+    entries: &mut Vec<u32>,
+) -> usize {
+    let back = held.len();
+    if back + data.len() < 64 {
+        held.extend_from_slice(data);
+        return 0;
+    }
+    let first = 64 - back;
+    let mut block = [0u8; 64];
+    block[..back].copy_from_slice(held);
+    block[back..].copy_from_slice(&data[..first]);
+    stage.index(&block, entries, 0);
+    let rest = &data[first..];
+    let whole = rest.len() / 64 * 64;
+    stage.index(&rest[..whole], entries, 64);
+    held.clear();
+    held.extend_from_slice(&rest[whole..]);
+    64 + whole
+}
+
+/// Windows a [`super::source::Source`] has been given and the index not
+/// yet taken.
+pub type Pending = VecDeque<Window>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A reader that hands out its bytes in the sizes given, in turn.
+    struct Trickle<'a> {
+        data: &'a [u8],
+        sizes: &'a [usize],
+        turn: usize,
+    }
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.sizes[self.turn % self.sizes.len()]
+                .min(buf.len())
+                .min(self.data.len());
+            self.turn += 1;
+            buf[..n].copy_from_slice(&self.data[..n]);
+            self.data = &self.data[n..];
+            Ok(n)
+        }
+    }
+
+    /// Windows read ahead in any sizes of read are the index of the whole.
+    #[test]
+    fn windows_follow_each_other_whatever_the_reads() {
+        let mut text = Vec::new();
+        for i in 0..2000 {
+            text.extend_from_slice(
+                [
+                    &br#"{"k\"ey": [1, -2.5e3, true, null], "s": "a\\"}"#[..],
+                    b"  \n",
+                    "\"é東\"".as_bytes(),
+                    br#"[12345678901234567890, "\\\\\\\"" ]"#,
+                ][i % 4],
+            );
+        }
+        let level = Level::detect();
+        if level == Level::Portable {
+            return;
+        }
+        let mut whole = Vec::new();
+        let mut block = [b' '; 64];
+        let full = text.len() / 64 * 64;
+        let mut stage = Stage::new(level);
+        stage.index(&text[..full], &mut whole, 0);
+        block[..text.len() - full].copy_from_slice(&text[full..]);
+        let mut tail = Vec::new();
+        stage.index(&block, &mut tail, full as u32);
+        whole.extend(tail.into_iter().filter(|&e| (e as usize) < text.len()));
+        for sizes in [&[1usize][..], &[63, 64, 65], &[7, 200, 1], &[CHUNK]] {
+            let found = std::thread::scope(|scope| {
+                let reader = Trickle {
+                    data: &text,
+                    sizes,
+                    turn: 0,
+                };
+                let ahead = Ahead::start(scope, reader, level);
+                let (mut at, mut next, mut found) = (0isize, 0isize, Vec::new());
+                while let Some(chunk) = ahead.next() {
+                    let w = chunk.window;
+                    assert_eq!(at + w.start, next, "{sizes:?}");
+                    found.extend(
+                        w.entries
+                            .iter()
+                            .take_while(|&&e| e != SENTINEL)
+                            .map(|&e| (at + w.start) as u32 + e),
+                    );
+                    next = at + w.start + w.len as isize;
+                    at += chunk.len as isize;
+                }
+                assert_eq!(next, text.len() as isize, "{sizes:?}");
+                found
+            });
+            assert_eq!(found, whole, "{sizes:?}");
+        }
+    }
+}

@@ -1,0 +1,277 @@
+//! The formatter's fast lane: tokens taken from the structural index
+//! ([`super::super::index`]) instead of byte by byte. Whitespace is never
+//! looked at, a plain string is copied whole from its opening quote to
+//! the closing quote the index found, and the grammar is checked by the
+//! state kept here. Anything that is not plain valid JSON (an escape, a
+//! token the index cannot see the end of, a mistake) stops the lane at
+//! the token boundary before it, and the byte-level loop in
+//! [`super::Formatter::document`] takes that token (and says what is wrong
+//! with it, in the same words whichever lane saw it first).
+
+use std::io::{Read, Write};
+
+use super::super::index::Index;
+use super::super::number;
+use super::super::style::Class;
+use super::{ARRAY, ENDS_SCALAR, FLUSH_AT, Fallible, Formatter, OBJECT, SHORT};
+
+/// Where the fast lane stopped: what the byte-level loop does next, from
+/// the read position.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Stop {
+    /// Takes a value.
+    Value,
+    /// Takes an object member's key.
+    Key,
+    /// Takes what follows a complete value: a comma or a closing bracket
+    /// (or ends the document).
+    After,
+}
+
+impl<R: Read, W: Write + ?Sized> Formatter<'_, R, W> {
+    /// Formats from the value starting at the read position for as long
+    /// as the index can carry it.
+    pub(super) fn indexed(&mut self) -> Fallible<Stop> {
+        let Some(mut index) = self.index.take() else {
+            return Ok(Stop::Value);
+        };
+        if !self.src.pending.is_empty() {
+            index.take(&mut self.src.pending, self.src.base);
+        }
+        // The buffer is lent to the lane, which writes only to `out`.
+        let buf = std::mem::take(&mut self.src.buf);
+        // One lane for each look, so the tests for colour and layout are
+        // made once here rather than at every token.
+        let stop = match (self.colour, self.compact) {
+            (false, false) => self.indexed_run::<false, false>(&mut index, &buf),
+            (false, true) => self.indexed_run::<false, true>(&mut index, &buf),
+            (true, false) => self.indexed_run::<true, false>(&mut index, &buf),
+            (true, true) => self.indexed_run::<true, true>(&mut index, &buf),
+        };
+        self.src.buf = buf;
+        self.index = Some(index);
+        stop
+    }
+
+    fn indexed_run<const COLOUR: bool, const COMPACT: bool>(
+        &mut self,
+        index: &mut Index,
+        buf: &[u8],
+    ) -> Fallible<Stop> {
+        let end = self.src.end;
+        let buf = &buf[..end];
+        let base = self.src.base;
+        let utf8_end = self.src.utf8_end;
+        let colon = self.colon;
+        // After the last token taken: where the byte-level loop goes on.
+        let mut pos = self.src.pos;
+        let mut state = Stop::Value;
+        macro_rules! stop {
+            () => {{
+                self.src.pos = pos;
+                return Ok(state);
+            }};
+        }
+        // The next entry, or stop where the last token ended.
+        macro_rules! step {
+            () => {
+                match index.step(buf, end) {
+                    Some(e) => e,
+                    None => stop!(),
+                }
+            };
+        }
+        // The value's first byte is an entry, unless what the index holds
+        // went past it (then it starts afresh: this is a token boundary).
+        let mut e = match index.first_from(buf, end, base, pos) {
+            Some(e) if e == pos => e,
+            Some(_) if index.is_ahead() => stop!(),
+            Some(_) => {
+                index.reset();
+                match index.first_from(buf, end, base, pos) {
+                    Some(e) => e,
+                    None => stop!(),
+                }
+            }
+            None => stop!(),
+        };
+        // An object member's key at `e`, then its colon; `e` ends at the
+        // value's entry.
+        macro_rules! key {
+            () => {{
+                state = Stop::Key;
+                if buf[e] != b'"' {
+                    stop!();
+                }
+                let close = step!();
+                if buf[close] != b'"' || close >= utf8_end {
+                    stop!();
+                }
+                let after = step!();
+                if buf[after] != b':' {
+                    stop!();
+                }
+                self.lane_paint::<COLOUR>(Class::Key);
+                self.out.copy(buf, e, close + 1);
+                self.lane_paint::<COLOUR>(Class::Object);
+                self.out.extend(colon);
+                pos = after + 1;
+                state = Stop::Value;
+                e = step!();
+            }};
+        }
+        // `e` is the entry of the token in hand. The grammar's state is
+        // where the code is, as in `document`, so each branch has a place
+        // of its own for the predictor to learn.
+        'value: loop {
+            let b = buf[e];
+            // The entry after the value.
+            let mut next;
+            match b {
+                b'"' => {
+                    let close = step!();
+                    if buf[close] != b'"' || close >= utf8_end {
+                        stop!();
+                    }
+                    self.lane_paint::<COLOUR>(Class::String);
+                    self.out.copy(buf, e, close + 1);
+                    pos = close + 1;
+                    state = Stop::After;
+                    next = step!();
+                }
+                b'-' | b'0'..=b'9' | b't' | b'f' | b'n' => {
+                    // The run ends before the next entry, and only
+                    // whitespace can lie between.
+                    next = step!();
+                    let run = &buf[e..next];
+                    let (n, class) = match b {
+                        b't' if run.starts_with(b"true") => (4, Class::True),
+                        b'f' if run.starts_with(b"false") => (5, Class::False),
+                        b'n' if run.starts_with(b"null") => (4, Class::Null),
+                        b't' | b'f' | b'n' => stop!(),
+                        _ => match number::valid_len(run) {
+                            Some(n) => (n, Class::Number),
+                            None => stop!(),
+                        },
+                    };
+                    if n < run.len() && !ENDS_SCALAR[run[n] as usize] {
+                        stop!();
+                    }
+                    self.lane_paint::<COLOUR>(class);
+                    self.out.copy(buf, e, e + n);
+                    pos = e + n;
+                    state = Stop::After;
+                }
+                b'[' | b'{' => {
+                    let inner = step!();
+                    let (class, close, kind) = if b == b'[' {
+                        (Class::Array, b']', ARRAY)
+                    } else {
+                        (Class::Object, b'}', OBJECT)
+                    };
+                    self.lane_paint::<COLOUR>(class);
+                    self.out.push(b);
+                    if buf[inner] == close {
+                        self.out.push(close);
+                        pos = inner + 1;
+                        state = Stop::After;
+                        next = step!();
+                    } else {
+                        self.note_open(base + e as u64);
+                        self.stack.push(kind);
+                        self.lane_newline::<COLOUR, COMPACT>()?;
+                        pos = e + 1;
+                        e = inner;
+                        if kind == OBJECT {
+                            key!();
+                        }
+                        continue 'value;
+                    }
+                }
+                _ => stop!(),
+            }
+            // A value is complete: close containers until one wants more.
+            loop {
+                let Some(&top) = self.stack.last() else {
+                    stop!()
+                };
+                let b = buf[next];
+                if top == ARRAY {
+                    match b {
+                        b',' => {
+                            self.lane_paint::<COLOUR>(Class::Array);
+                            self.out.push(b',');
+                            self.lane_newline::<COLOUR, COMPACT>()?;
+                            pos = next + 1;
+                            state = Stop::Value;
+                            e = step!();
+                            continue 'value;
+                        }
+                        b']' => {
+                            self.stack.pop();
+                            self.note_close();
+                            self.lane_newline::<COLOUR, COMPACT>()?;
+                            self.lane_paint::<COLOUR>(Class::Array);
+                            self.out.push(b);
+                        }
+                        _ => stop!(),
+                    }
+                } else {
+                    match b {
+                        b',' => {
+                            self.lane_paint::<COLOUR>(Class::Object);
+                            self.out.push(b',');
+                            self.lane_newline::<COLOUR, COMPACT>()?;
+                            pos = next + 1;
+                            state = Stop::Key;
+                            e = step!();
+                            key!();
+                            continue 'value;
+                        }
+                        b'}' => {
+                            self.stack.pop();
+                            self.note_close();
+                            self.lane_newline::<COLOUR, COMPACT>()?;
+                            self.lane_paint::<COLOUR>(Class::Object);
+                            self.out.push(b);
+                        }
+                        _ => stop!(),
+                    }
+                }
+                pos = next + 1;
+                if self.stack.is_empty() {
+                    stop!();
+                }
+                next = step!();
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn lane_paint<const COLOUR: bool>(&mut self, class: Class) {
+        if COLOUR {
+            self.paint(class);
+        }
+    }
+
+    /// [`Formatter::newline_indent`], its tests made at compile time and
+    /// the common case (a short indent, the buffer not due a flush) first.
+    #[inline(always)]
+    fn lane_newline<const COLOUR: bool, const COMPACT: bool>(&mut self) -> Fallible<()> {
+        if COMPACT {
+            return Ok(());
+        }
+        if COLOUR {
+            self.reset_colour();
+        }
+        let width = self.stack.len() * self.unit;
+        if width < SHORT && self.out.len() < FLUSH_AT {
+            self.indent_start = self.out.len();
+            self.out.copy(&self.indent, 0, 1 + width);
+            self.indent_end = self.out.len();
+            Ok(())
+        } else {
+            self.newline_indent()
+        }
+    }
+}
