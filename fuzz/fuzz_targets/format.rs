@@ -6,7 +6,8 @@
 //! text. -q is the compact layout into a sink, checked here as compact.
 //! Every input also goes through every scan width and through the
 //! read-ahead thread in reads of several sizes, all compared byte for byte.
-//! Run: `cargo +nightly fuzz run format` (see README.md).
+//! Run: `cargo +nightly fuzz run format corpus/format -- -detect_leaks=0`
+//! (see README.md).
 
 #![no_main]
 

@@ -20,13 +20,18 @@ use super::simd::Level;
 
 /// Bytes read at a time.
 pub const CHUNK: usize = 256 * 1024;
+/// Room before a chunk's bytes in its buffer, so the formatter can put
+/// the bytes it keeps from the chunk before there and take the buffer as
+/// its own, instead of copying the chunk.
+pub const PREFIX: usize = 64 * 1024;
 /// Chunks read and indexed but not yet taken.
 const DEPTH: usize = 2;
 
 /// What the thread sends: a read's bytes and their window.
 pub struct Chunk {
+    /// The bytes read are at `data[PREFIX..PREFIX + len]`.
     pub data: Vec<u8>,
-    /// Bytes read into `data` (0 at the end of input).
+    /// Bytes read (0 at the end of input).
     pub len: usize,
     /// The window, whose `start` counts back from the first byte of
     /// `data`: it begins with the bytes held back from the chunk before.
@@ -41,16 +46,33 @@ pub struct Ahead {
 }
 
 impl Ahead {
-    /// Starts reading `reader` ahead on a thread of `scope`.
+    /// Starts reading `reader` ahead on a thread of `scope`; gives the
+    /// reader back if no thread can be started (a process limit), so it
+    /// can be read on this one.
     pub fn start<'scope, R: Read + Send + 'scope>(
         scope: &'scope std::thread::Scope<'scope, '_>,
         reader: R,
         level: Level,
-    ) -> Ahead {
+    ) -> Result<Ahead, R> {
         let (send, chunks) = mpsc::sync_channel(DEPTH);
         let (spent, recycled) = mpsc::channel();
-        scope.spawn(move || read_ahead(reader, level, send, recycled));
-        Ahead { chunks, spent }
+        // The reader goes over once the thread exists: a failed spawn
+        // would otherwise take it down with the closure.
+        let (give, take) = mpsc::sync_channel::<R>(1);
+        let spawned = std::thread::Builder::new()
+            .name("read-ahead".to_string())
+            .spawn_scoped(scope, move || {
+                if let Ok(reader) = take.recv() {
+                    read_ahead(reader, level, send, recycled);
+                }
+            });
+        match spawned {
+            Ok(_) => {
+                give.send(reader).expect("the thread waits for its reader");
+                Ok(Ahead { chunks, spent })
+            }
+            Err(_) => Err(reader),
+        }
     }
 
     /// The next chunk; `None` once the thread has ended.
@@ -76,9 +98,13 @@ fn read_ahead<R: Read>(
     // Bytes of the last chunk short of a whole block.
     let mut held: Vec<u8> = Vec::with_capacity(64);
     loop {
-        let mut data = recycled.try_recv().unwrap_or_else(|_| vec![0; CHUNK]);
+        let mut data = recycled
+            .try_recv()
+            .ok()
+            .filter(|d| d.len() >= PREFIX + CHUNK)
+            .unwrap_or_else(|| vec![0; PREFIX + CHUNK]);
         let read = loop {
-            match reader.read(&mut data) {
+            match reader.read(&mut data[PREFIX..PREFIX + CHUNK]) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 other => break other,
             }
@@ -99,7 +125,12 @@ fn read_ahead<R: Read>(
             entries.retain(|&e| (e as usize) < back);
             back
         } else {
-            index_chunk(&mut stage, &mut held, &data[..len], &mut entries)
+            index_chunk(
+                &mut stage,
+                &mut held,
+                &data[PREFIX..PREFIX + len],
+                &mut entries,
+            )
         };
         entries.push(SENTINEL);
         let chunk = Chunk {
@@ -172,6 +203,57 @@ mod tests {
         }
     }
 
+    /// Whatever sizes the input comes in, read ahead or not, the output
+    /// and the error are those of one read of it all: a mistake right
+    /// after deep indentation takes the dangling indentation back.
+    #[test]
+    fn output_does_not_depend_on_the_sizes_of_reads() {
+        use crate::json::{Indent, Layout, Options, format_slice, format_stream};
+        let inputs = [
+            // The dangling indentation of the 511th level, then a mistake
+            // (found by the fuzzer).
+            format!("{}\0{}", "[".repeat(511), "[".repeat(1000)),
+            "[".repeat(3000),
+            format!("{}1{}", "[".repeat(600), "]".repeat(600)),
+            format!(r#"{}"a\uD83D\uDE00""#, r#"{"k": "#.repeat(300)),
+            "[1, \"two\", {\"b\": 2, \"a\": [true, null]}, 3".to_string(),
+        ];
+        let layouts = [
+            Layout::Pretty(Indent::Spaces(2)),
+            Layout::Pretty(Indent::Tab),
+            Layout::Compact,
+        ];
+        for input in &inputs {
+            for layout in layouts {
+                for (sort_keys, unescape) in [(false, false), (true, false), (false, true)] {
+                    let options = Options {
+                        layout,
+                        sort_keys,
+                        unescape,
+                        ..Options::default()
+                    };
+                    let (want, want_result) = format_slice(input.as_bytes(), &options);
+                    let want_result = want_result.map_err(|e| format!("{e:?}"));
+                    for sizes in [&[1usize, 2, 3][..], &[63, 64, 65], &[4096]] {
+                        let trickle = || Trickle {
+                            data: input.as_bytes(),
+                            sizes,
+                            turn: 0,
+                        };
+                        let mut out = Vec::new();
+                        let result = format_stream(trickle(), &mut out, &options);
+                        assert!(out == want, "{options:?} {sizes:?}");
+                        assert_eq!(result.map_err(|e| format!("{e:?}")), want_result);
+                        let mut out = Vec::new();
+                        let result = crate::json::format_ahead(trickle(), &mut out, &options);
+                        assert!(out == want, "ahead {options:?} {sizes:?}");
+                        assert_eq!(result.map_err(|e| format!("{e:?}")), want_result);
+                    }
+                }
+            }
+        }
+    }
+
     /// Windows read ahead in any sizes of read are the index of the whole.
     #[test]
     fn windows_follow_each_other_whatever_the_reads() {
@@ -206,7 +288,9 @@ mod tests {
                     sizes,
                     turn: 0,
                 };
-                let ahead = Ahead::start(scope, reader, level);
+                let Ok(ahead) = Ahead::start(scope, reader, level) else {
+                    panic!("no thread")
+                };
                 let (mut at, mut next, mut found) = (0isize, 0isize, Vec::new());
                 while let Some(chunk) = ahead.next() {
                     let w = chunk.window;

@@ -1,6 +1,8 @@
 //! The streaming formatter: a byte-level tokenizer and printer in one pass,
 //! with an explicit stack of open containers instead of recursion, so depth
-//! costs a byte per level and never the call stack.
+//! costs a byte per level and never the call stack. Where the structural
+//! index serves the options, a fast lane ([`indexed`]) takes the tokens it
+//! can from it and leaves the rest, and every error, to the byte level.
 //!
 //! Input is scanned straight out of [`Source`]'s buffer; output is built in a
 //! `Vec` and written out in large pieces — before every read (so a pipe
@@ -39,6 +41,8 @@ const OPENINGS: usize = 1 << 16;
 const FLUSH_AT: usize = 128 * 1024;
 /// Indentation is copied from a prepared run of this many characters.
 const INDENT_RUN: usize = 1024;
+/// Indentation wider than this is written out as it is made.
+const LONG_INDENT: usize = 1 << 20;
 
 /// Errors travel boxed inside the formatter: a one-word `Result` keeps the
 /// hot paths' returns in registers.
@@ -117,9 +121,9 @@ pub fn format_ahead<R: Read + Send, W: Write + ?Sized>(
     if level == Level::Portable || !indexes(options) {
         return format_stream(input, output, options);
     }
-    std::thread::scope(|scope| {
-        let ahead = Ahead::start(scope, input, level);
-        run(Source::ahead(ahead), output, options, None)
+    std::thread::scope(|scope| match Ahead::start(scope, input, level) {
+        Ok(ahead) => run(Source::ahead(ahead), output, options, None),
+        Err(input) => run(Source::new(input), output, options, None),
     })
 }
 
@@ -794,19 +798,24 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
         Ok(())
     }
 
-    /// Indentation of any width, written in pieces with the buffer kept small.
+    /// Indentation of any width. The buffer is written out first if it is
+    /// due, so the indentation is held whole and an error right after it
+    /// can take it back, whatever sizes the input came in; only
+    /// indentation wider than [`LONG_INDENT`] goes out in pieces as it is
+    /// made, to keep the buffer small.
     fn newline_indent_long(&mut self, mut width: usize) -> Fallible<()> {
+        if self.out.len() >= FLUSH_AT {
+            self.flush_out()?;
+            self.indent_start = self.out.len();
+        }
         self.out.push(b'\n');
         while width > 0 {
-            if self.out.len() >= FLUSH_AT {
+            if self.out.len() >= FLUSH_AT + LONG_INDENT {
                 self.flush_out()?;
             }
             let piece = width.min(INDENT_RUN);
             self.out.extend(&self.indent[1..1 + piece]);
             width -= piece;
-        }
-        if self.out.len() >= FLUSH_AT {
-            self.flush_out()?;
         }
         Ok(())
     }
@@ -1032,7 +1041,9 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
     fn hint(&self, expected: &str, rest: &[u8]) -> Option<String> {
         let pos = self.src.pos;
         let offset = self.src.base + pos as u64;
-        let before = self.src.buf[..pos]
+        let before = self
+            .src
+            .before(pos)
             .iter()
             .rev()
             .find(|&&b| !is_ws(b))

@@ -124,10 +124,12 @@ impl Index {
         self.cursor = 0;
     }
 
-    /// The buffer moved: `base` bytes of input are now before it.
+    /// The buffer moved: input offset `base` is now its first byte.
     #[cold]
     fn moved(&mut self, base: u64) {
-        let by = (base - self.base) as isize;
+        // (It may move back: a chunk read ahead puts the kept bytes
+        // further in than they were.)
+        let by = base.wrapping_sub(self.base) as i64 as isize;
         self.base = base;
         self.start -= by;
         self.next = self.next.map(|n| n - by);

@@ -8,6 +8,11 @@
 //! written. [`format_records`] does the same for JSON Lines and RFC 7464
 //! sequences, skipping bad records. Syntax errors carry the line and a
 //! caret for it ([`Snippet`]) and name the common mistake.
+//!
+//! Speed: a structural index (`index`, simdjson's stage 1) takes the
+//! formatter's fast lane (`format/indexed.rs`) from token to token, and
+//! [`format_file`] reads and indexes a regular file a chunk ahead on a
+//! second thread (`ahead`).
 
 mod ahead;
 mod error;

@@ -3,7 +3,7 @@
 
 use std::io::{self, Read};
 
-use super::ahead::{Ahead, Pending};
+use super::ahead::{Ahead, CHUNK as AHEAD, PREFIX, Pending};
 
 const CHUNK: usize = 256 * 1024;
 /// Bytes already read that stay in the buffer across a read, for errors.
@@ -20,11 +20,14 @@ pub struct Source<R> {
     pub pos: usize,
     pub end: usize,
     eof: bool,
-    /// Line number (1-based) of `buf[0]`.
+    /// Line number (1-based) of `buf[origin]`.
     line: u64,
-    /// Characters between the last newline and `buf[0]`.
+    /// Characters between the last newline and `buf[origin]`.
     column: u64,
-    /// Bytes of input dropped before `buf[0]`.
+    /// Where the input in `buf` begins: 0 when read into it, further in
+    /// when the buffer is a chunk read ahead (see `take_chunk`).
+    origin: usize,
+    /// The input offset of `buf[0]` (where `buf[origin..]` is input).
     pub base: u64,
     /// `buf[..utf8_end]` is known to be UTF-8 (checked a read at a time,
     /// when `checks_utf8`), so string text before it needs no check of
@@ -58,12 +61,18 @@ impl<R: Read> Source<R> {
             eof: false,
             line: 1,
             column: 0,
+            origin: 0,
             base: 0,
             utf8_end: 0,
             checks_utf8: false,
             ahead: None,
             pending: Pending::new(),
         }
+    }
+
+    /// The input kept in the buffer before `pos`.
+    pub fn before(&self, pos: usize) -> &[u8] {
+        &self.buf[self.origin..pos]
     }
 
     /// Whether the end of input has been read.
@@ -93,18 +102,15 @@ impl<R: Read> Source<R> {
         // Keep the last KEEP bytes read, so an error can show its line
         // and where a bracket still open there opened.
         let keep_from = self.pos.saturating_sub(KEEP);
+        if self.ahead.is_some() {
+            return self.take_chunk(keep_from);
+        }
         self.account(keep_from);
         self.base += keep_from as u64;
         self.buf.copy_within(keep_from..self.end, 0);
         self.end -= keep_from;
         self.pos -= keep_from;
         self.utf8_end = self.utf8_end.saturating_sub(keep_from);
-        for w in &mut self.pending {
-            w.start -= keep_from as isize;
-        }
-        if self.ahead.is_some() {
-            return self.take_chunk();
-        }
         if self.end == self.buf.len() {
             // One token (a number) longer than the buffer: grow to hold it.
             self.buf.resize(self.buf.len() * 2, 0);
@@ -126,23 +132,50 @@ impl<R: Read> Source<R> {
         }
     }
 
-    /// Appends the next chunk read ahead, and queues its window.
-    fn take_chunk(&mut self) -> io::Result<bool> {
+    /// Appends the next chunk read ahead (keeping `buf[keep_from..]`),
+    /// and queues its window. Where the bytes kept fit in the room before
+    /// the chunk's bytes, they go there and the chunk's buffer becomes
+    /// this one (no copy of the chunk); otherwise (the start of input, or
+    /// a token longer than the room) they move to the front of this
+    /// buffer and the chunk is copied after them.
+    fn take_chunk(&mut self, keep_from: usize) -> io::Result<bool> {
         let Some(chunk) = self.ahead.as_ref().and_then(Ahead::next) else {
             self.eof = true;
             return Ok(false);
         };
+        self.account(keep_from);
+        let kept = self.end - keep_from;
+        let kept_at = self.base + keep_from as u64;
+        let len = chunk.len;
+        let start = if kept <= PREFIX && kept_at >= (PREFIX - kept) as u64 {
+            let mut data = chunk.data;
+            let start = PREFIX - kept;
+            data[start..PREFIX].copy_from_slice(&self.buf[keep_from..self.end]);
+            let spent = std::mem::replace(&mut self.buf, data);
+            self.recycle(spent);
+            start
+        } else {
+            self.buf.copy_within(keep_from..self.end, 0);
+            if self.buf.len() < kept + len {
+                self.buf.resize(kept + len.max(AHEAD), 0);
+            }
+            self.buf[kept..kept + len].copy_from_slice(&chunk.data[PREFIX..PREFIX + len]);
+            self.recycle(chunk.data);
+            0
+        };
+        // Everything kept moved by this much.
+        let by = start as isize - keep_from as isize;
+        self.origin = start;
+        self.base = kept_at - start as u64;
+        self.pos = (self.pos as isize + by) as usize;
+        self.end = start + kept;
+        self.utf8_end = self.utf8_end.max(keep_from) - keep_from + start;
+        for w in &mut self.pending {
+            w.start += by;
+        }
         let mut window = chunk.window;
         window.start += self.end as isize;
         self.pending.push_back(window);
-        let len = chunk.len;
-        if self.buf.len() - self.end < len {
-            self.buf.resize(self.end + len.max(self.buf.len()), 0);
-        }
-        self.buf[self.end..self.end + len].copy_from_slice(&chunk.data[..len]);
-        if let Some(ahead) = &self.ahead {
-            ahead.recycle(chunk.data);
-        }
         if len == 0 {
             self.eof = true;
             chunk.result?;
@@ -151,6 +184,12 @@ impl<R: Read> Source<R> {
         self.check_utf8(len);
         self.end += len;
         Ok(true)
+    }
+
+    fn recycle(&self, data: Vec<u8>) {
+        if let Some(ahead) = &self.ahead {
+            ahead.recycle(data);
+        }
     }
 
     /// Checks the `n` bytes about to be let in at `end` as UTF-8: from
@@ -193,16 +232,16 @@ impl<R: Read> Source<R> {
     /// start of input), if it is still in the buffer.
     pub fn position_at(&self, offset: u64) -> Option<(u64, u64)> {
         let at = offset.checked_sub(self.base)? as usize;
-        (at <= self.end).then(|| self.position_of(at))
+        (self.origin <= at && at <= self.end).then(|| self.position_of(at))
     }
 
     /// The line holding `buf[at]`, as far as the buffer has it: its text,
     /// where `at` falls in it, and whether the line began before the
     /// buffer (so the text starts mid-line).
     pub fn line_around(&self, at: usize) -> (&[u8], usize, bool) {
-        let (start, cut) = match memchr::memrchr(b'\n', &self.buf[..at]) {
-            Some(nl) => (nl + 1, false),
-            None => (0, self.column != 0),
+        let (start, cut) = match memchr::memrchr(b'\n', &self.buf[self.origin..at]) {
+            Some(nl) => (self.origin + nl + 1, false),
+            None => (self.origin, self.column != 0),
         };
         let end = memchr::memchr(b'\n', &self.buf[at..self.end]).map_or(self.end, |n| at + n);
         let line = &self.buf[start..end];
@@ -211,14 +250,14 @@ impl<R: Read> Source<R> {
 
     /// The line (1-based) and column (1-based, in characters) of `buf[at]`.
     pub fn position_of(&self, at: usize) -> (u64, u64) {
-        let (line, column) = advance(self.line, self.column, &self.buf[..at]);
+        let (line, column) = advance(self.line, self.column, &self.buf[self.origin..at]);
         (line, column + 1)
     }
 
-    /// Moves the bookkeeping base past `buf[..upto]`, which is about to be
-    /// dropped from the buffer.
+    /// Moves the line count past `buf[origin..upto]`, which is about to
+    /// be dropped from the buffer.
     fn account(&mut self, upto: usize) {
-        (self.line, self.column) = advance(self.line, self.column, &self.buf[..upto]);
+        (self.line, self.column) = advance(self.line, self.column, &self.buf[self.origin..upto]);
     }
 }
 

@@ -292,7 +292,9 @@ pub fn tool() -> Tool<Args> {
             once (and 8 more for each of the outermost 65536, to say where a bracket \
             opened), and a number is held whole while it is checked (about twice its \
             length; strings stream whatever their length); -q validates in time linear \
-            in the input. Each value is written as \
+            in the input. A regular file is read, and indexed for its structure, a chunk \
+            (256 KiB) ahead on a second thread; a pipe or terminal is read on the one \
+            thread. Each value is written as \
             soon as it is complete, so it works in pipes, on NDJSON logs and as a vim filter \
             (:%!jpretty).",
         flags: with_common(flags),
