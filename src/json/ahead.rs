@@ -36,7 +36,19 @@ pub struct Chunk {
     /// The window, whose `start` counts back from the first byte of
     /// `data`: it begins with the bytes held back from the chunk before.
     pub window: Window,
+    /// The chunk's bytes checked as UTF-8 (see [`Utf8`]).
+    pub utf8: Utf8,
     pub result: io::Result<()>,
+}
+
+/// A chunk's UTF-8 check, done on the thread: where all input before the
+/// last `carried` bytes before the chunk (a character the last read cut)
+/// was UTF-8, all before `valid_end` (counted from the chunk's first
+/// byte; negative: back into those carried bytes) is.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Utf8 {
+    pub carried: usize,
+    pub valid_end: isize,
 }
 
 /// The formatter's end: chunks in order, and their buffers going back.
@@ -95,6 +107,7 @@ fn read_ahead<R: Read>(
     recycled: Receiver<Vec<u8>>,
 ) {
     let mut stage = Stage::new(level);
+    let mut utf8 = Utf8Check::default();
     // Bytes of the last chunk short of a whole block.
     let mut held: Vec<u8> = Vec::with_capacity(64);
     loop {
@@ -133,6 +146,7 @@ fn read_ahead<R: Read>(
             )
         };
         entries.push(SENTINEL);
+        let utf8 = utf8.check(&data[PREFIX..PREFIX + len]);
         let chunk = Chunk {
             data,
             len,
@@ -141,10 +155,75 @@ fn read_ahead<R: Read>(
                 len: covered,
                 entries,
             },
+            utf8,
             result,
         };
         if send.send(chunk).is_err() || ended {
             return;
+        }
+    }
+}
+
+/// UTF-8 checked a read at a time (simdutf8), a character cut by a
+/// read's edge carried over to the next.
+#[derive(Default)]
+struct Utf8Check {
+    /// The start of a character the last read cut.
+    cut: Vec<u8>,
+    /// An invalid byte was found: nothing after it counts.
+    broken: bool,
+}
+
+impl Utf8Check {
+    fn check(&mut self, data: &[u8]) -> Utf8 {
+        let carried = self.cut.len();
+        // Nothing new is known: all before the cut character, as before.
+        let stays = Utf8 {
+            carried,
+            valid_end: -(carried as isize),
+        };
+        if self.broken {
+            return stays;
+        }
+        // The cut character first, completed from this read.
+        let mut from = 0;
+        if carried > 0 {
+            let want: usize = match self.cut[0] {
+                0xF0..=0xF7 => 4,
+                0xE0..=0xEF => 3,
+                _ => 2,
+            };
+            from = want.saturating_sub(carried).min(data.len());
+            self.cut.extend_from_slice(&data[..from]);
+            match simdutf8::compat::from_utf8(&self.cut) {
+                Ok(_) => self.cut.clear(),
+                Err(e) if e.error_len().is_none() => {
+                    // Still cut (a read of a byte or two): the next read
+                    // counts them as carried.
+                    return stays;
+                }
+                Err(_) => {
+                    self.broken = true;
+                    return stays;
+                }
+            }
+        }
+        let rest = &data[from..];
+        let valid = match simdutf8::compat::from_utf8(rest) {
+            Ok(_) => rest.len(),
+            Err(e) => {
+                let up_to = e.valid_up_to();
+                if e.error_len().is_none() {
+                    self.cut.extend_from_slice(&rest[up_to..]);
+                } else {
+                    self.broken = true;
+                }
+                up_to
+            }
+        };
+        Utf8 {
+            carried,
+            valid_end: (from + valid) as isize,
         }
     }
 }
@@ -218,6 +297,17 @@ mod tests {
             format!(r#"{}"a\uD83D\uDE00""#, r#"{"k": "#.repeat(300)),
             "[1, \"two\", {\"b\": 2, \"a\": [true, null]}, 3".to_string(),
         ];
+        let mut inputs: Vec<Vec<u8>> = inputs.into_iter().map(String::into_bytes).collect();
+        // Characters of every length cut by the reads, checked as UTF-8
+        // on the thread, then a bad byte and a cut character at the end.
+        let text = "[\"é東😀\", \"aé\", \"😀😀\"]".repeat(30);
+        inputs.push(text.clone().into_bytes());
+        let mut bad = text.clone().into_bytes();
+        bad.extend_from_slice(b"[\"ok\", \"\xff\"]");
+        inputs.push(bad);
+        let mut cut = text.into_bytes();
+        cut.extend_from_slice(b"[\"\xf0\x9f\x98");
+        inputs.push(cut);
         let layouts = [
             Layout::Pretty(Indent::Spaces(2)),
             Layout::Pretty(Indent::Tab),
@@ -232,11 +322,11 @@ mod tests {
                         unescape,
                         ..Options::default()
                     };
-                    let (want, want_result) = format_slice(input.as_bytes(), &options);
+                    let (want, want_result) = format_slice(input, &options);
                     let want_result = want_result.map_err(|e| format!("{e:?}"));
                     for sizes in [&[1usize, 2, 3][..], &[63, 64, 65], &[4096]] {
                         let trickle = || Trickle {
-                            data: input.as_bytes(),
+                            data: input,
                             sizes,
                             turn: 0,
                         };

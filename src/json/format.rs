@@ -196,7 +196,8 @@ struct Formatter<'a, R, W: Write + ?Sized> {
     /// The structural index for the fast lane ([`indexed`]), where there
     /// is a SIMD level and nothing asks for a byte-level look at every
     /// string (`-a`, `-U`), line (records) or member (`-S`).
-    index: Option<Index>,
+    /// Boxed: the lane takes it out and puts it back at every entry.
+    index: Option<Box<Index>>,
     /// Where the latest newline and indentation start and end in `out`
     /// (`usize::MAX`: written out since): a value cut short by an error
     /// loses them, and they are held back from a write before a read.
@@ -233,8 +234,8 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
         }
         let simd = options.simd.map_or_else(Level::detect, Level::supported);
         let index = match (indexes(options), src.is_ahead()) {
-            (true, true) => Some(Index::ahead()),
-            (true, false) => Index::new(simd),
+            (true, true) => Some(Box::new(Index::ahead())),
+            (true, false) => Index::new(simd).map(Box::new),
             (false, _) => None,
         };
         if simd != Level::Portable {

@@ -181,7 +181,11 @@ impl<R: Read> Source<R> {
             chunk.result?;
             return Ok(false);
         }
-        self.check_utf8(len);
+        // Checked on the thread: it carries on from here if all before
+        // was UTF-8 (up to a character cut by the last read).
+        if self.checks_utf8 && self.utf8_end + chunk.utf8.carried == self.end {
+            self.utf8_end = (self.end as isize + chunk.utf8.valid_end) as usize;
+        }
         self.end += len;
         Ok(true)
     }
