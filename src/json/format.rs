@@ -24,7 +24,7 @@ use super::error::{Error, Snippet, SyntaxError, describe};
 use super::index::Index;
 use super::keys::Sorter;
 use super::number;
-use super::out::{Out, SHORT};
+use super::out::{Out, SHORT, pad};
 use super::simd::{self, Level};
 use super::source::Source;
 use super::style::{Class, Indent, Layout, Options, RESET, Records};
@@ -41,6 +41,10 @@ const OPENINGS: usize = 1 << 16;
 const FLUSH_AT: usize = 128 * 1024;
 /// Indentation is copied from a prepared run of this many characters.
 const INDENT_RUN: usize = 1024;
+/// The colon after a key, with the space pretty layouts add.
+const COLON: [u8; SHORT] = pad(b": ");
+/// [`RESET`] laid out for one fixed-size copy.
+const RESET_BLOCK: [u8; SHORT] = pad(RESET);
 /// Indentation wider than this is written out as it is made.
 const LONG_INDENT: usize = 1 << 20;
 
@@ -169,8 +173,8 @@ struct Formatter<'a, R, W: Write + ?Sized> {
     unit: usize,
     /// A newline followed by [`INDENT_RUN`] indentation characters.
     indent: Vec<u8>,
-    /// What follows an object key.
-    colon: &'static [u8],
+    /// What follows an object key: `": "` or `":"` ([`COLON`]'s length).
+    colon: usize,
     /// Whether there is a palette (a copy of the test kept at hand).
     colour: bool,
     /// Each class's escape sequence in a [`SHORT`] block, its length and its
@@ -250,7 +254,7 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
             compact,
             unit,
             indent,
-            colon: if compact { b":" } else { b": " },
+            colon: if compact { 1 } else { 2 },
             colour: options.palette.is_some(),
             paints,
             painted: UNPAINTED,
@@ -561,7 +565,7 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
         }
         self.src.pos += 1;
         self.paint(Class::Object);
-        self.out.extend(self.colon);
+        self.out.padded(&COLON, self.colon);
         self.skip_ws()
     }
 
@@ -839,7 +843,7 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
     #[inline(always)]
     fn reset_colour(&mut self) {
         if self.colour && self.painted != UNPAINTED {
-            self.out.extend(RESET);
+            self.out.padded(&RESET_BLOCK, RESET.len());
             self.painted = UNPAINTED;
         }
     }
@@ -975,7 +979,7 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
                 None => self.sink_mid_line,
             };
             if self.painted != UNPAINTED {
-                self.out.extend(RESET);
+                self.out.padded(&RESET_BLOCK, RESET.len());
                 self.painted = UNPAINTED;
             }
             if mid_line {

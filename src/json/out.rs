@@ -78,6 +78,15 @@ impl Out {
         }
     }
 
+    /// Appends the first `len` bytes of a [`pad`]ded block: one fixed-size
+    /// copy, for the short sequences written at nearly every token (a
+    /// colon, a colour reset).
+    #[inline(always)]
+    pub fn padded(&mut self, block: &[u8; SHORT], len: usize) {
+        debug_assert!(len <= SHORT);
+        self.block::<SHORT>(block, len);
+    }
+
     /// Writes all `N` bytes of `block` and counts the first `len`.
     #[inline(always)]
     fn block<const N: usize>(&mut self, block: &[u8], len: usize) {
@@ -114,4 +123,17 @@ impl Out {
         let want = (self.buf.len() * 2).max(self.len + extra + 2 * SHORT);
         self.buf.resize(want, 0);
     }
+}
+
+/// `bytes` (at most [`SHORT`] of them) padded to a [`SHORT`] block, for
+/// [`Out::padded`].
+pub const fn pad(bytes: &[u8]) -> [u8; SHORT] {
+    assert!(bytes.len() <= SHORT);
+    let mut block = [0; SHORT];
+    let mut i = 0;
+    while i < bytes.len() {
+        block[i] = bytes[i];
+        i += 1;
+    }
+    block
 }

@@ -13,7 +13,7 @@ use std::io::{Read, Write};
 use super::super::index::Index;
 use super::super::number;
 use super::super::style::Class;
-use super::{ARRAY, ENDS_SCALAR, FLUSH_AT, Fallible, Formatter, OBJECT, SHORT};
+use super::{ARRAY, COLON, ENDS_SCALAR, FLUSH_AT, Fallible, Formatter, OBJECT, SHORT};
 
 /// Where the fast lane stopped: what the byte-level loop does next, from
 /// the read position.
@@ -114,7 +114,7 @@ impl<R: Read, W: Write + ?Sized> Formatter<'_, R, W> {
                 self.lane_paint::<COLOUR>(Class::Key);
                 self.out.copy(buf, e, close + 1);
                 self.lane_paint::<COLOUR>(Class::Object);
-                self.out.extend(colon);
+                self.out.padded(&COLON, colon);
                 pos = after + 1;
                 state = Stop::Value;
                 e = step!();
@@ -149,7 +149,13 @@ impl<R: Read, W: Write + ?Sized> Formatter<'_, R, W> {
                         b'f' if run.starts_with(b"false") => (5, Class::False),
                         b'n' if run.starts_with(b"null") => (4, Class::Null),
                         b't' | b'f' | b'n' => stop!(),
-                        _ => match number::valid_len(run) {
+                        // (The quick look reads on past the run; a number
+                        // cannot end beyond it, as the next entry is a
+                        // byte no number has.)
+                        _ => match number::quick_len(buf, e)
+                            .filter(|&n| n <= run.len())
+                            .or_else(|| number::valid_len(run))
+                        {
                             Some(n) => (n, Class::Number),
                             None => stop!(),
                         },
