@@ -31,7 +31,7 @@ use super::style::{Class, Indent, Layout, Options, RESET, Records};
 use super::text;
 
 mod indexed;
-use indexed::Stop;
+use indexed::{Ink, Stop};
 
 /// How many levels of nesting remember where they opened (8 bytes each),
 /// for "the '[' opened at 3:7" in messages.
@@ -182,6 +182,9 @@ struct Formatter<'a, R, W: Write + ?Sized> {
     paints: [([u8; SHORT], usize, u8); 8],
     /// The look (see `Palette::look`) in effect in the output.
     painted: u8,
+    /// The palette's sequences joined with the punctuation they go with,
+    /// for the fast lane.
+    ink: Ink,
     sorter: Sorter,
     /// Where the outermost [`OPENINGS`] open containers opened (offsets
     /// from the start of input), for messages.
@@ -256,6 +259,7 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
             indent,
             colon: if compact { 1 } else { 2 },
             colour: options.palette.is_some(),
+            ink: Ink::new(&paints, if compact { 1 } else { 2 }, compact),
             paints,
             painted: UNPAINTED,
             sorter: Sorter::default(),

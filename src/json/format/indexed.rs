@@ -12,8 +12,64 @@ use std::io::{Read, Write};
 
 use super::super::index::Index;
 use super::super::number;
+use super::super::out::SHORT;
 use super::super::style::Class;
-use super::{ARRAY, COLON, ENDS_SCALAR, FLUSH_AT, Fallible, Formatter, OBJECT, SHORT};
+use super::super::style::RESET;
+use super::{ARRAY, COLON, ENDS_SCALAR, FLUSH_AT, Fallible, Formatter, OBJECT, UNPAINTED};
+
+/// A short byte sequence laid out for one fixed-size copy.
+type Block = ([u8; SHORT], usize);
+
+/// The coloured lane's punctuation: each piece joined with the colour
+/// sequence that goes before it (and the reset after a comma that ends a
+/// line), so it is one block copy where it would be two or three, and
+/// no test of what is painted where the answer is known.
+pub(super) struct Ink {
+    /// After a key (painted as a key): the object's colour, unless keys
+    /// look the same, and the colon.
+    key_colon: Block,
+    /// By container kind, then by whether its colour is already in
+    /// effect: the comma, and in pretty layouts the reset that ends its
+    /// line.
+    comma: [[Block; 2]; 2],
+    /// By container kind, then as for `comma`: the closing bracket.
+    close: [[Block; 2]; 2],
+    /// The look of arrays and objects, by container kind.
+    look: [u8; 2],
+}
+
+impl Ink {
+    /// From the palette as [`Formatter`] lays it out (sequence block,
+    /// length, look, by class).
+    pub(super) fn new(paints: &[([u8; SHORT], usize, u8); 8], colon: usize, compact: bool) -> Ink {
+        let sequence = |class: Class| &paints[class as usize].0[..paints[class as usize].1];
+        let look = |class: Class| paints[class as usize].2;
+        let join = |parts: &[&[u8]]| -> Block {
+            let mut block = [0; SHORT];
+            let mut len = 0;
+            for part in parts {
+                block[len..len + part.len()].copy_from_slice(part);
+                len += part.len();
+            }
+            (block, len)
+        };
+        let colon = &COLON[..colon];
+        let key_colon = if look(Class::Key) == look(Class::Object) {
+            join(&[colon])
+        } else {
+            join(&[sequence(Class::Object), colon])
+        };
+        let reset: &[u8] = if compact { b"" } else { RESET };
+        let kinds = [(Class::Array, b"]"), (Class::Object, b"}")];
+        Ink {
+            key_colon,
+            comma: kinds
+                .map(|(class, _)| [join(&[sequence(class), b",", reset]), join(&[b",", reset])]),
+            close: kinds.map(|(class, close)| [join(&[sequence(class), close]), join(&[close])]),
+            look: kinds.map(|(class, _)| look(class)),
+        }
+    }
+}
 
 /// Where the fast lane stopped: what the byte-level loop does next, from
 /// the read position.
@@ -113,8 +169,13 @@ impl<R: Read, W: Write + ?Sized> Formatter<'_, R, W> {
                 }
                 self.lane_paint::<COLOUR>(Class::Key);
                 self.out.copy(buf, e, close + 1);
-                self.lane_paint::<COLOUR>(Class::Object);
-                self.out.padded(&COLON, colon);
+                if COLOUR {
+                    let (block, len) = &self.ink.key_colon;
+                    self.out.padded(block, *len);
+                    self.painted = self.ink.look[OBJECT as usize];
+                } else {
+                    self.out.padded(&COLON, colon);
+                }
                 pos = after + 1;
                 state = Stop::Value;
                 e = step!();
@@ -205,8 +266,7 @@ impl<R: Read, W: Write + ?Sized> Formatter<'_, R, W> {
                 if top == ARRAY {
                     match b {
                         b',' => {
-                            self.lane_paint::<COLOUR>(Class::Array);
-                            self.out.push(b',');
+                            self.lane_comma::<COLOUR, COMPACT>(ARRAY);
                             self.lane_newline::<COLOUR, COMPACT>()?;
                             pos = next + 1;
                             state = Stop::Value;
@@ -217,16 +277,14 @@ impl<R: Read, W: Write + ?Sized> Formatter<'_, R, W> {
                             self.stack.pop();
                             self.note_close();
                             self.lane_newline::<COLOUR, COMPACT>()?;
-                            self.lane_paint::<COLOUR>(Class::Array);
-                            self.out.push(b);
+                            self.lane_close::<COLOUR>(ARRAY, b);
                         }
                         _ => stop!(),
                     }
                 } else {
                     match b {
                         b',' => {
-                            self.lane_paint::<COLOUR>(Class::Object);
-                            self.out.push(b',');
+                            self.lane_comma::<COLOUR, COMPACT>(OBJECT);
                             self.lane_newline::<COLOUR, COMPACT>()?;
                             pos = next + 1;
                             state = Stop::Key;
@@ -238,8 +296,7 @@ impl<R: Read, W: Write + ?Sized> Formatter<'_, R, W> {
                             self.stack.pop();
                             self.note_close();
                             self.lane_newline::<COLOUR, COMPACT>()?;
-                            self.lane_paint::<COLOUR>(Class::Object);
-                            self.out.push(b);
+                            self.lane_close::<COLOUR>(OBJECT, b);
                         }
                         _ => stop!(),
                     }
@@ -251,6 +308,33 @@ impl<R: Read, W: Write + ?Sized> Formatter<'_, R, W> {
                 next = step!();
             }
         }
+    }
+
+    /// The comma after an element of a `kind` container, in its colour
+    /// (and, in pretty layouts, the reset that ends the line).
+    #[inline(always)]
+    fn lane_comma<const COLOUR: bool, const COMPACT: bool>(&mut self, kind: u8) {
+        if !COLOUR {
+            self.out.push(b',');
+            return;
+        }
+        let look = self.ink.look[kind as usize];
+        let (block, len) = &self.ink.comma[kind as usize][usize::from(self.painted == look)];
+        self.out.padded(block, *len);
+        self.painted = if COMPACT { look } else { UNPAINTED };
+    }
+
+    /// The closing bracket `b` of a `kind` container, in its colour.
+    #[inline(always)]
+    fn lane_close<const COLOUR: bool>(&mut self, kind: u8, b: u8) {
+        if !COLOUR {
+            self.out.push(b);
+            return;
+        }
+        let look = self.ink.look[kind as usize];
+        let (block, len) = &self.ink.close[kind as usize][usize::from(self.painted == look)];
+        self.out.padded(block, *len);
+        self.painted = look;
     }
 
     #[inline(always)]
