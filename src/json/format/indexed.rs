@@ -12,10 +12,12 @@ use std::io::{Read, Write};
 
 use super::super::index::Index;
 use super::super::number;
-use super::super::out::SHORT;
+use super::super::out::{Cursor, SHORT};
 use super::super::style::Class;
 use super::super::style::RESET;
-use super::{ARRAY, COLON, ENDS_SCALAR, FLUSH_AT, Fallible, Formatter, OBJECT, UNPAINTED};
+use super::{
+    ARRAY, COLON, ENDS_SCALAR, FLUSH_AT, Fallible, Formatter, OBJECT, RESET_BLOCK, UNPAINTED,
+};
 
 /// A short byte sequence laid out for one fixed-size copy.
 type Block = ([u8; SHORT], usize);
@@ -122,8 +124,12 @@ impl<R: Read, W: Write + ?Sized> Formatter<'_, R, W> {
         // After the last token taken: where the byte-level loop goes on.
         let mut pos = self.src.pos;
         let mut state = Stop::Value;
+        // The output's position, in registers until the lane stops or
+        // calls out (see `Cursor`).
+        let mut cur = self.out.cursor();
         macro_rules! stop {
             () => {{
+                self.out.settle(&cur);
                 self.src.pos = pos;
                 return Ok(state);
             }};
@@ -167,14 +173,14 @@ impl<R: Read, W: Write + ?Sized> Formatter<'_, R, W> {
                 if buf[after] != b':' {
                     stop!();
                 }
-                self.lane_paint::<COLOUR>(Class::Key);
-                self.out.copy(buf, e, close + 1);
+                self.lane_paint::<COLOUR>(&mut cur, Class::Key);
+                cur.copy(&mut self.out, buf, e, close + 1);
                 if COLOUR {
                     let (block, len) = &self.ink.key_colon;
-                    self.out.padded(block, *len);
+                    cur.padded(&mut self.out, block, *len);
                     self.painted = self.ink.look[OBJECT as usize];
                 } else {
-                    self.out.padded(&COLON, colon);
+                    cur.padded(&mut self.out, &COLON, colon);
                 }
                 pos = after + 1;
                 state = Stop::Value;
@@ -194,8 +200,8 @@ impl<R: Read, W: Write + ?Sized> Formatter<'_, R, W> {
                     if buf[close] != b'"' || close >= utf8_end {
                         stop!();
                     }
-                    self.lane_paint::<COLOUR>(Class::String);
-                    self.out.copy(buf, e, close + 1);
+                    self.lane_paint::<COLOUR>(&mut cur, Class::String);
+                    cur.copy(&mut self.out, buf, e, close + 1);
                     pos = close + 1;
                     state = Stop::After;
                     next = step!();
@@ -224,8 +230,8 @@ impl<R: Read, W: Write + ?Sized> Formatter<'_, R, W> {
                     if n < run.len() && !ENDS_SCALAR[run[n] as usize] {
                         stop!();
                     }
-                    self.lane_paint::<COLOUR>(class);
-                    self.out.copy(buf, e, e + n);
+                    self.lane_paint::<COLOUR>(&mut cur, class);
+                    cur.copy(&mut self.out, buf, e, e + n);
                     pos = e + n;
                     state = Stop::After;
                 }
@@ -236,17 +242,17 @@ impl<R: Read, W: Write + ?Sized> Formatter<'_, R, W> {
                     } else {
                         (Class::Object, b'}', OBJECT)
                     };
-                    self.lane_paint::<COLOUR>(class);
-                    self.out.push(b);
+                    self.lane_paint::<COLOUR>(&mut cur, class);
+                    cur.push(&mut self.out, b);
                     if buf[inner] == close {
-                        self.out.push(close);
+                        cur.push(&mut self.out, close);
                         pos = inner + 1;
                         state = Stop::After;
                         next = step!();
                     } else {
                         self.note_open(base + e as u64);
                         self.stack.push(kind);
-                        self.lane_newline::<COLOUR, COMPACT>()?;
+                        self.lane_newline::<COLOUR, COMPACT>(&mut cur)?;
                         pos = e + 1;
                         e = inner;
                         if kind == OBJECT {
@@ -266,8 +272,8 @@ impl<R: Read, W: Write + ?Sized> Formatter<'_, R, W> {
                 if top == ARRAY {
                     match b {
                         b',' => {
-                            self.lane_comma::<COLOUR, COMPACT>(ARRAY);
-                            self.lane_newline::<COLOUR, COMPACT>()?;
+                            self.lane_comma::<COLOUR, COMPACT>(&mut cur, ARRAY);
+                            self.lane_newline::<COLOUR, COMPACT>(&mut cur)?;
                             pos = next + 1;
                             state = Stop::Value;
                             e = step!();
@@ -276,16 +282,16 @@ impl<R: Read, W: Write + ?Sized> Formatter<'_, R, W> {
                         b']' => {
                             self.stack.pop();
                             self.note_close();
-                            self.lane_newline::<COLOUR, COMPACT>()?;
-                            self.lane_close::<COLOUR>(ARRAY, b);
+                            self.lane_newline::<COLOUR, COMPACT>(&mut cur)?;
+                            self.lane_close::<COLOUR>(&mut cur, ARRAY, b);
                         }
                         _ => stop!(),
                     }
                 } else {
                     match b {
                         b',' => {
-                            self.lane_comma::<COLOUR, COMPACT>(OBJECT);
-                            self.lane_newline::<COLOUR, COMPACT>()?;
+                            self.lane_comma::<COLOUR, COMPACT>(&mut cur, OBJECT);
+                            self.lane_newline::<COLOUR, COMPACT>(&mut cur)?;
                             pos = next + 1;
                             state = Stop::Key;
                             e = step!();
@@ -295,8 +301,8 @@ impl<R: Read, W: Write + ?Sized> Formatter<'_, R, W> {
                         b'}' => {
                             self.stack.pop();
                             self.note_close();
-                            self.lane_newline::<COLOUR, COMPACT>()?;
-                            self.lane_close::<COLOUR>(OBJECT, b);
+                            self.lane_newline::<COLOUR, COMPACT>(&mut cur)?;
+                            self.lane_close::<COLOUR>(&mut cur, OBJECT, b);
                         }
                         _ => stop!(),
                     }
@@ -313,55 +319,67 @@ impl<R: Read, W: Write + ?Sized> Formatter<'_, R, W> {
     /// The comma after an element of a `kind` container, in its colour
     /// (and, in pretty layouts, the reset that ends the line).
     #[inline(always)]
-    fn lane_comma<const COLOUR: bool, const COMPACT: bool>(&mut self, kind: u8) {
+    fn lane_comma<const COLOUR: bool, const COMPACT: bool>(&mut self, cur: &mut Cursor, kind: u8) {
         if !COLOUR {
-            self.out.push(b',');
+            cur.push(&mut self.out, b',');
             return;
         }
         let look = self.ink.look[kind as usize];
         let (block, len) = &self.ink.comma[kind as usize][usize::from(self.painted == look)];
-        self.out.padded(block, *len);
+        cur.padded(&mut self.out, block, *len);
         self.painted = if COMPACT { look } else { UNPAINTED };
     }
 
     /// The closing bracket `b` of a `kind` container, in its colour.
     #[inline(always)]
-    fn lane_close<const COLOUR: bool>(&mut self, kind: u8, b: u8) {
+    fn lane_close<const COLOUR: bool>(&mut self, cur: &mut Cursor, kind: u8, b: u8) {
         if !COLOUR {
-            self.out.push(b);
+            cur.push(&mut self.out, b);
             return;
         }
         let look = self.ink.look[kind as usize];
         let (block, len) = &self.ink.close[kind as usize][usize::from(self.painted == look)];
-        self.out.padded(block, *len);
+        cur.padded(&mut self.out, block, *len);
         self.painted = look;
     }
 
+    /// [`Formatter::paint`], through the cursor.
     #[inline(always)]
-    fn lane_paint<const COLOUR: bool>(&mut self, class: Class) {
+    fn lane_paint<const COLOUR: bool>(&mut self, cur: &mut Cursor, class: Class) {
         if COLOUR {
-            self.paint(class);
+            let (block, len, look) = &self.paints[class as usize];
+            if self.painted != *look {
+                cur.padded(&mut self.out, block, *len);
+                self.painted = *look;
+            }
         }
     }
 
     /// [`Formatter::newline_indent`], its tests made at compile time and
     /// the common case (a short indent, the buffer not due a flush) first.
     #[inline(always)]
-    fn lane_newline<const COLOUR: bool, const COMPACT: bool>(&mut self) -> Fallible<()> {
+    fn lane_newline<const COLOUR: bool, const COMPACT: bool>(
+        &mut self,
+        cur: &mut Cursor,
+    ) -> Fallible<()> {
         if COMPACT {
             return Ok(());
         }
-        if COLOUR {
-            self.reset_colour();
+        if COLOUR && self.painted != UNPAINTED {
+            cur.padded(&mut self.out, &RESET_BLOCK, RESET.len());
+            self.painted = UNPAINTED;
         }
         let width = self.stack.len() * self.unit;
-        if width < SHORT && self.out.len() < FLUSH_AT {
-            self.indent_start = self.out.len();
-            self.out.copy(&self.indent, 0, 1 + width);
-            self.indent_end = self.out.len();
+        if width < SHORT && cur.len() < FLUSH_AT {
+            self.indent_start = cur.len();
+            cur.copy(&mut self.out, &self.indent, 0, 1 + width);
+            self.indent_end = cur.len();
             Ok(())
         } else {
-            self.newline_indent()
+            self.out.settle(cur);
+            let done = self.newline_indent();
+            *cur = self.out.cursor();
+            done
         }
     }
 }
