@@ -167,19 +167,47 @@ impl Index {
         }
     }
 
-    /// The entry after the one [`Index::first_from`] found last (the
-    /// index still over the same buffer).
+    /// The walk from the entry [`Index::first_from`] found last, for the
+    /// lane to hold in locals (see [`Walk`]); given back with
+    /// [`Index::settle`].
     #[inline(always)]
-    pub fn step(&mut self, buf: &[u8], end: usize) -> Option<usize> {
-        self.cursor += 1;
+    pub fn walk(&self) -> Walk {
+        Walk {
+            entries: self.entries.as_ptr(),
+            len: self.entries.len(),
+            cursor: self.cursor,
+            start: self.start,
+        }
+    }
+
+    /// Takes back where `walk` got to.
+    #[inline(always)]
+    pub fn settle(&mut self, walk: &Walk) {
+        debug_assert!(std::ptr::eq(walk.entries, self.entries.as_ptr()));
+        self.cursor = walk.cursor;
+    }
+
+    /// The entry after the one `walk` is on (the index still over the
+    /// same buffer); `None` at the end of what is indexed, where the walk
+    /// stays, to be settled and looked up afresh with
+    /// [`Index::first_from`].
+    #[inline(always)]
+    pub fn step(&mut self, walk: &mut Walk, buf: &[u8], end: usize) -> Option<usize> {
+        walk.cursor += 1;
         loop {
-            let e = self.entries[self.cursor];
+            // The walk never passes the sentinel: it stops on it.
+            assert!(walk.cursor < walk.len);
+            // SAFETY: just checked against the length of `entries`, which
+            // has not changed since the walk was taken (only `extend`
+            // changes it, and a new walk is taken after it).
+            let e = unsafe { *walk.entries.add(walk.cursor) };
             if e != SENTINEL {
-                return Some((self.start + e as isize) as usize);
+                return Some((walk.start + e as isize) as usize);
             }
-            // Goes on where the window ended (never afresh: `pos` unused).
-            if !self.extend(buf, end, usize::MAX) {
-                // Stay on the sentinel: the next lookup tries again.
+            self.cursor = walk.cursor;
+            let more = self.extend(buf, end, usize::MAX);
+            *walk = self.walk();
+            if !more {
                 return None;
             }
         }
@@ -225,6 +253,17 @@ impl Index {
         self.next = Some((from + blocks * 64) as isize);
         true
     }
+}
+
+/// An [`Index`]'s position held apart from it, so the lane keeps it in
+/// registers (as `out::Cursor` does the output's): in the index, the
+/// position was loaded and stored at every step, a chain through memory
+/// from entry to entry.
+pub struct Walk {
+    entries: *const u32,
+    len: usize,
+    cursor: usize,
+    start: isize,
 }
 
 /// Stage 1 itself: blocks in, entries out, with the state carried from
@@ -594,9 +633,10 @@ mod tests {
         let mut found = Vec::new();
         let whole = text.len() / 64 * 64;
         let mut next = index.first_from(text, whole, 0, 0);
+        let mut walk = index.walk();
         while let Some(e) = next {
             found.push(e);
-            next = index.step(text, whole);
+            next = index.step(&mut walk, text, whole);
         }
         found
     }

@@ -134,15 +134,6 @@ impl<R: Read, W: Write + ?Sized> Formatter<'_, R, W> {
                 return Ok(state);
             }};
         }
-        // The next entry, or stop where the last token ended.
-        macro_rules! step {
-            () => {
-                match index.step(buf, end) {
-                    Some(e) => e,
-                    None => stop!(),
-                }
-            };
-        }
         // The value's first byte is an entry, unless what the index holds
         // went past it (then it starts afresh: this is a token boundary).
         let mut e = match index.first_from(buf, end, base, pos) {
@@ -157,6 +148,25 @@ impl<R: Read, W: Write + ?Sized> Formatter<'_, R, W> {
             }
             None => stop!(),
         };
+        // The index's position, in registers as the output's is.
+        let mut walk = index.walk();
+        macro_rules! stop {
+            () => {{
+                index.settle(&walk);
+                self.out.settle(&cur);
+                self.src.pos = pos;
+                return Ok(state);
+            }};
+        }
+        // The next entry, or stop where the last token ended.
+        macro_rules! step {
+            () => {
+                match index.step(&mut walk, buf, end) {
+                    Some(e) => e,
+                    None => stop!(),
+                }
+            };
+        }
         // An object member's key at `e`, then its colon; `e` ends at the
         // value's entry.
         macro_rules! key {
