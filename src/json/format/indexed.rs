@@ -19,6 +19,14 @@ use super::{
     ARRAY, COLON, ENDS_SCALAR, FLUSH_AT, Fallible, Formatter, OBJECT, RESET_BLOCK, UNPAINTED,
 };
 
+/// What the lane keeps in registers while it runs (as [`Cursor`] explains):
+/// the output position, the colour in effect and the indentation width.
+struct Pen {
+    cur: Cursor,
+    painted: u8,
+    width: usize,
+}
+
 /// A short byte sequence laid out for one fixed-size copy.
 type Block = ([u8; SHORT], usize);
 
@@ -124,12 +132,16 @@ impl<R: Read, W: Write + ?Sized> Formatter<'_, R, W> {
         // After the last token taken: where the byte-level loop goes on.
         let mut pos = self.src.pos;
         let mut state = Stop::Value;
-        // The output's position, in registers until the lane stops or
-        // calls out (see `Cursor`).
-        let mut cur = self.out.cursor();
+        // In registers until the lane stops or calls out.
+        let mut pen = Pen {
+            cur: self.out.cursor(),
+            painted: self.painted,
+            width: self.stack.len() * self.unit,
+        };
         macro_rules! stop {
             () => {{
-                self.out.settle(&cur);
+                self.out.settle(&pen.cur);
+                self.painted = pen.painted;
                 self.src.pos = pos;
                 return Ok(state);
             }};
@@ -153,7 +165,8 @@ impl<R: Read, W: Write + ?Sized> Formatter<'_, R, W> {
         macro_rules! stop {
             () => {{
                 index.settle(&walk);
-                self.out.settle(&cur);
+                self.out.settle(&pen.cur);
+                self.painted = pen.painted;
                 self.src.pos = pos;
                 return Ok(state);
             }};
@@ -183,14 +196,14 @@ impl<R: Read, W: Write + ?Sized> Formatter<'_, R, W> {
                 if buf[after] != b':' {
                     stop!();
                 }
-                self.lane_paint::<COLOUR>(&mut cur, Class::Key);
-                cur.copy(&mut self.out, buf, e, close + 1);
+                self.lane_paint::<COLOUR>(&mut pen, Class::Key);
+                pen.cur.copy(&mut self.out, buf, e, close + 1);
                 if COLOUR {
                     let (block, len) = &self.ink.key_colon;
-                    cur.padded(&mut self.out, block, *len);
-                    self.painted = self.ink.look[OBJECT as usize];
+                    pen.cur.padded(&mut self.out, block, *len);
+                    pen.painted = self.ink.look[OBJECT as usize];
                 } else {
-                    cur.padded(&mut self.out, &COLON, colon);
+                    pen.cur.padded(&mut self.out, &COLON, colon);
                 }
                 pos = after + 1;
                 state = Stop::Value;
@@ -210,8 +223,8 @@ impl<R: Read, W: Write + ?Sized> Formatter<'_, R, W> {
                     if buf[close] != b'"' || close >= utf8_end {
                         stop!();
                     }
-                    self.lane_paint::<COLOUR>(&mut cur, Class::String);
-                    cur.copy(&mut self.out, buf, e, close + 1);
+                    self.lane_paint::<COLOUR>(&mut pen, Class::String);
+                    pen.cur.copy(&mut self.out, buf, e, close + 1);
                     pos = close + 1;
                     state = Stop::After;
                     next = step!();
@@ -240,8 +253,8 @@ impl<R: Read, W: Write + ?Sized> Formatter<'_, R, W> {
                     if n < run.len() && !ENDS_SCALAR[run[n] as usize] {
                         stop!();
                     }
-                    self.lane_paint::<COLOUR>(&mut cur, class);
-                    cur.copy(&mut self.out, buf, e, e + n);
+                    self.lane_paint::<COLOUR>(&mut pen, class);
+                    pen.cur.copy(&mut self.out, buf, e, e + n);
                     pos = e + n;
                     state = Stop::After;
                 }
@@ -252,17 +265,18 @@ impl<R: Read, W: Write + ?Sized> Formatter<'_, R, W> {
                     } else {
                         (Class::Object, b'}', OBJECT)
                     };
-                    self.lane_paint::<COLOUR>(&mut cur, class);
-                    cur.push(&mut self.out, b);
+                    self.lane_paint::<COLOUR>(&mut pen, class);
+                    pen.cur.push(&mut self.out, b);
                     if buf[inner] == close {
-                        cur.push(&mut self.out, close);
+                        pen.cur.push(&mut self.out, close);
                         pos = inner + 1;
                         state = Stop::After;
                         next = step!();
                     } else {
                         self.note_open(base + e as u64);
                         self.stack.push(kind);
-                        self.lane_newline::<COLOUR, COMPACT>(&mut cur)?;
+                        pen.width += self.unit;
+                        self.lane_newline::<COLOUR, COMPACT>(&mut pen)?;
                         pos = e + 1;
                         e = inner;
                         if kind == OBJECT {
@@ -282,8 +296,8 @@ impl<R: Read, W: Write + ?Sized> Formatter<'_, R, W> {
                 if top == ARRAY {
                     match b {
                         b',' => {
-                            self.lane_comma::<COLOUR, COMPACT>(&mut cur, ARRAY);
-                            self.lane_newline::<COLOUR, COMPACT>(&mut cur)?;
+                            self.lane_comma::<COLOUR, COMPACT>(&mut pen, ARRAY);
+                            self.lane_newline::<COLOUR, COMPACT>(&mut pen)?;
                             pos = next + 1;
                             state = Stop::Value;
                             e = step!();
@@ -291,17 +305,18 @@ impl<R: Read, W: Write + ?Sized> Formatter<'_, R, W> {
                         }
                         b']' => {
                             self.stack.pop();
+                            pen.width -= self.unit;
                             self.note_close();
-                            self.lane_newline::<COLOUR, COMPACT>(&mut cur)?;
-                            self.lane_close::<COLOUR>(&mut cur, ARRAY, b);
+                            self.lane_newline::<COLOUR, COMPACT>(&mut pen)?;
+                            self.lane_close::<COLOUR>(&mut pen, ARRAY, b);
                         }
                         _ => stop!(),
                     }
                 } else {
                     match b {
                         b',' => {
-                            self.lane_comma::<COLOUR, COMPACT>(&mut cur, OBJECT);
-                            self.lane_newline::<COLOUR, COMPACT>(&mut cur)?;
+                            self.lane_comma::<COLOUR, COMPACT>(&mut pen, OBJECT);
+                            self.lane_newline::<COLOUR, COMPACT>(&mut pen)?;
                             pos = next + 1;
                             state = Stop::Key;
                             e = step!();
@@ -310,9 +325,10 @@ impl<R: Read, W: Write + ?Sized> Formatter<'_, R, W> {
                         }
                         b'}' => {
                             self.stack.pop();
+                            pen.width -= self.unit;
                             self.note_close();
-                            self.lane_newline::<COLOUR, COMPACT>(&mut cur)?;
-                            self.lane_close::<COLOUR>(&mut cur, OBJECT, b);
+                            self.lane_newline::<COLOUR, COMPACT>(&mut pen)?;
+                            self.lane_close::<COLOUR>(&mut pen, OBJECT, b);
                         }
                         _ => stop!(),
                     }
@@ -329,38 +345,38 @@ impl<R: Read, W: Write + ?Sized> Formatter<'_, R, W> {
     /// The comma after an element of a `kind` container, in its colour
     /// (and, in pretty layouts, the reset that ends the line).
     #[inline(always)]
-    fn lane_comma<const COLOUR: bool, const COMPACT: bool>(&mut self, cur: &mut Cursor, kind: u8) {
+    fn lane_comma<const COLOUR: bool, const COMPACT: bool>(&mut self, pen: &mut Pen, kind: u8) {
         if !COLOUR {
-            cur.push(&mut self.out, b',');
+            pen.cur.push(&mut self.out, b',');
             return;
         }
         let look = self.ink.look[kind as usize];
-        let (block, len) = &self.ink.comma[kind as usize][usize::from(self.painted == look)];
-        cur.padded(&mut self.out, block, *len);
-        self.painted = if COMPACT { look } else { UNPAINTED };
+        let (block, len) = &self.ink.comma[kind as usize][usize::from(pen.painted == look)];
+        pen.cur.padded(&mut self.out, block, *len);
+        pen.painted = if COMPACT { look } else { UNPAINTED };
     }
 
     /// The closing bracket `b` of a `kind` container, in its colour.
     #[inline(always)]
-    fn lane_close<const COLOUR: bool>(&mut self, cur: &mut Cursor, kind: u8, b: u8) {
+    fn lane_close<const COLOUR: bool>(&mut self, pen: &mut Pen, kind: u8, b: u8) {
         if !COLOUR {
-            cur.push(&mut self.out, b);
+            pen.cur.push(&mut self.out, b);
             return;
         }
         let look = self.ink.look[kind as usize];
-        let (block, len) = &self.ink.close[kind as usize][usize::from(self.painted == look)];
-        cur.padded(&mut self.out, block, *len);
-        self.painted = look;
+        let (block, len) = &self.ink.close[kind as usize][usize::from(pen.painted == look)];
+        pen.cur.padded(&mut self.out, block, *len);
+        pen.painted = look;
     }
 
     /// [`Formatter::paint`], through the cursor.
     #[inline(always)]
-    fn lane_paint<const COLOUR: bool>(&mut self, cur: &mut Cursor, class: Class) {
+    fn lane_paint<const COLOUR: bool>(&mut self, pen: &mut Pen, class: Class) {
         if COLOUR {
             let (block, len, look) = &self.paints[class as usize];
-            if self.painted != *look {
-                cur.padded(&mut self.out, block, *len);
-                self.painted = *look;
+            if pen.painted != *look {
+                pen.cur.padded(&mut self.out, block, *len);
+                pen.painted = *look;
             }
         }
     }
@@ -370,25 +386,28 @@ impl<R: Read, W: Write + ?Sized> Formatter<'_, R, W> {
     #[inline(always)]
     fn lane_newline<const COLOUR: bool, const COMPACT: bool>(
         &mut self,
-        cur: &mut Cursor,
+        pen: &mut Pen,
     ) -> Fallible<()> {
         if COMPACT {
             return Ok(());
         }
-        if COLOUR && self.painted != UNPAINTED {
-            cur.padded(&mut self.out, &RESET_BLOCK, RESET.len());
-            self.painted = UNPAINTED;
+        if COLOUR && pen.painted != UNPAINTED {
+            pen.cur.padded(&mut self.out, &RESET_BLOCK, RESET.len());
+            pen.painted = UNPAINTED;
         }
-        let width = self.stack.len() * self.unit;
-        if width < SHORT && cur.len() < FLUSH_AT {
-            self.indent_start = cur.len();
-            cur.copy(&mut self.out, &self.indent, 0, 1 + width);
-            self.indent_end = cur.len();
+        let width = pen.width;
+        debug_assert_eq!(width, self.stack.len() * self.unit);
+        if width < SHORT && pen.cur.len() < FLUSH_AT {
+            self.indent_start = pen.cur.len();
+            pen.cur.copy(&mut self.out, &self.indent, 0, 1 + width);
+            self.indent_end = pen.cur.len();
             Ok(())
         } else {
-            self.out.settle(cur);
+            self.out.settle(&pen.cur);
+            self.painted = pen.painted;
             let done = self.newline_indent();
-            *cur = self.out.cursor();
+            pen.cur = self.out.cursor();
+            pen.painted = self.painted;
             done
         }
     }
