@@ -644,7 +644,7 @@ mod tests {
     #[test]
     fn the_index_holds_what_a_byte_at_a_time_scan_finds() {
         let mut text = Vec::new();
-        let pieces: [&[u8]; 12] = [
+        let pieces: [&[u8]; 14] = [
             br#"{"key": "value", "n": -12.5e3, "t": true}"#,
             br#"["a\"b", "c\\", "d\\\"e", "\\\\\\"]"#,
             b"  \n\t\r  ",
@@ -657,6 +657,10 @@ mod tests {
             br#"["\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\", "\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\"x"]"#,
             b"{}[]:,",
             b"\"a long string that crosses a block edge, and then another one\"",
+            // Control characters and bytes one bit away from structural
+            // ones (0x0c and 0x1a with 0x20 set are ',' and ':').
+            b"\x0c1\x1a[\x0c]\x1a{\"\x0c\x1a\"} \x0b\x1b\x3a\x2c\x5b\x5d\x7b\x7d\x7f\xfb\xdd",
+            b"x\x0cy,z\x1aw:d\x64 \x00\x80\xa0\xac\xba",
         ];
         for i in 0..400 {
             text.extend_from_slice(pieces[(i * 7 + i / 3) % pieces.len()]);
