@@ -31,7 +31,7 @@ use super::style::{Class, Indent, Layout, Options, RESET, Records};
 use super::text;
 
 mod indexed;
-use indexed::{Ink, Stop};
+use indexed::{Breaks, Ink, Stop};
 
 /// How many levels of nesting remember where they opened (8 bytes each),
 /// for "the '[' opened at 3:7" in messages.
@@ -185,6 +185,8 @@ struct Formatter<'a, R, W: Write + ?Sized> {
     /// The palette's sequences joined with the punctuation they go with,
     /// for the fast lane.
     ink: Ink,
+    /// The fast lane's line breaks.
+    breaks: Breaks,
     sorter: Sorter,
     /// Where the outermost [`OPENINGS`] open containers opened (offsets
     /// from the start of input), for messages.
@@ -260,6 +262,7 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
             colon: if compact { 1 } else { 2 },
             colour: options.palette.is_some(),
             ink: Ink::new(&paints, if compact { 1 } else { 2 }, compact),
+            breaks: Breaks::new(fill),
             paints,
             painted: UNPAINTED,
             sorter: Sorter::default(),

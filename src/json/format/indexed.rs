@@ -27,6 +27,25 @@ struct Pen {
     width: usize,
 }
 
+/// Line breaks laid out for one fixed-size copy each: the newline and the
+/// indentation after it, alone or after a comma (indentation narrower
+/// than a block; wider goes through [`Formatter::newline_indent`]).
+pub(super) struct Breaks {
+    newline: [u8; SHORT],
+    comma: [u8; SHORT],
+}
+
+impl Breaks {
+    /// With `fill` (space or tab) as the indentation.
+    pub(super) fn new(fill: u8) -> Breaks {
+        let mut newline = [fill; SHORT];
+        newline[0] = b'\n';
+        let mut comma = [fill; SHORT];
+        comma[..2].copy_from_slice(b",\n");
+        Breaks { newline, comma }
+    }
+}
+
 /// A short byte sequence laid out for one fixed-size copy.
 type Block = ([u8; SHORT], usize);
 
@@ -296,8 +315,7 @@ impl<R: Read, W: Write + ?Sized> Formatter<'_, R, W> {
                 if top == ARRAY {
                     match b {
                         b',' => {
-                            self.lane_comma::<COLOUR, COMPACT>(&mut pen, ARRAY);
-                            self.lane_newline::<COLOUR, COMPACT>(&mut pen)?;
+                            self.lane_comma_newline::<COLOUR, COMPACT>(&mut pen, ARRAY)?;
                             pos = next + 1;
                             state = Stop::Value;
                             e = step!();
@@ -315,8 +333,7 @@ impl<R: Read, W: Write + ?Sized> Formatter<'_, R, W> {
                 } else {
                     match b {
                         b',' => {
-                            self.lane_comma::<COLOUR, COMPACT>(&mut pen, OBJECT);
-                            self.lane_newline::<COLOUR, COMPACT>(&mut pen)?;
+                            self.lane_comma_newline::<COLOUR, COMPACT>(&mut pen, OBJECT)?;
                             pos = next + 1;
                             state = Stop::Key;
                             e = step!();
@@ -354,6 +371,26 @@ impl<R: Read, W: Write + ?Sized> Formatter<'_, R, W> {
         let (block, len) = &self.ink.comma[kind as usize][usize::from(pen.painted == look)];
         pen.cur.padded(&mut self.out, block, *len);
         pen.painted = if COMPACT { look } else { UNPAINTED };
+    }
+
+    /// The comma after an element of a `kind` container and the line
+    /// break after it: plain and narrow, one block.
+    #[inline(always)]
+    fn lane_comma_newline<const COLOUR: bool, const COMPACT: bool>(
+        &mut self,
+        pen: &mut Pen,
+        kind: u8,
+    ) -> Fallible<()> {
+        if !COLOUR && !COMPACT && pen.width + 2 <= SHORT && pen.cur.len() < FLUSH_AT {
+            debug_assert_eq!(pen.width, self.stack.len() * self.unit);
+            self.indent_start = pen.cur.len() + 1;
+            pen.cur
+                .padded(&mut self.out, &self.breaks.comma, 2 + pen.width);
+            self.indent_end = pen.cur.len();
+            return Ok(());
+        }
+        self.lane_comma::<COLOUR, COMPACT>(pen, kind);
+        self.lane_newline::<COLOUR, COMPACT>(pen)
     }
 
     /// The closing bracket `b` of a `kind` container, in its colour.
@@ -399,7 +436,8 @@ impl<R: Read, W: Write + ?Sized> Formatter<'_, R, W> {
         debug_assert_eq!(width, self.stack.len() * self.unit);
         if width < SHORT && pen.cur.len() < FLUSH_AT {
             self.indent_start = pen.cur.len();
-            pen.cur.copy(&mut self.out, &self.indent, 0, 1 + width);
+            pen.cur
+                .padded(&mut self.out, &self.breaks.newline, 1 + width);
             self.indent_end = pen.cur.len();
             Ok(())
         } else {
