@@ -261,7 +261,7 @@ impl<'a, R: Read, W: Write + ?Sized> Formatter<'a, R, W> {
             indent,
             colon: if compact { 1 } else { 2 },
             colour: options.palette.is_some(),
-            ink: Ink::new(&paints, if compact { 1 } else { 2 }, compact),
+            ink: Ink::new(&paints, if compact { 1 } else { 2 }, compact, fill),
             breaks: Breaks::new(fill),
             paints,
             painted: UNPAINTED,

@@ -190,6 +190,16 @@ impl Cursor {
         self.len += len;
     }
 
+    /// As [`Cursor::padded`], from a block of `2 * SHORT` bytes.
+    #[inline(always)]
+    pub fn wide(&mut self, out: &mut Out, block: &[u8; 2 * SHORT], len: usize) {
+        debug_assert!(len <= 2 * SHORT);
+        self.room(out);
+        // SAFETY: `room` leaves CURSOR_ROOM > 2 * SHORT bytes free.
+        unsafe { copy_block::<{ 2 * SHORT }>(block.as_ptr(), self.ptr.add(self.len)) };
+        self.len += len;
+    }
+
     /// [`Out::copy`].
     #[inline(always)]
     pub fn copy(&mut self, out: &mut Out, src: &[u8], from: usize, to: usize) {

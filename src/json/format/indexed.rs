@@ -61,6 +61,9 @@ pub(super) struct Ink {
     /// effect: the comma, and in pretty layouts the reset that ends its
     /// line.
     comma: [[Block; 2]; 2],
+    /// As `comma`, in pretty layouts, then the newline and as much
+    /// indentation as the block holds; with the length up to the newline.
+    comma_break: [[([u8; 2 * SHORT], usize); 2]; 2],
     /// By container kind, then as for `comma`: the closing bracket.
     close: [[Block; 2]; 2],
     /// The look of arrays and objects, by container kind.
@@ -70,7 +73,12 @@ pub(super) struct Ink {
 impl Ink {
     /// From the palette as [`Formatter`] lays it out (sequence block,
     /// length, look, by class).
-    pub(super) fn new(paints: &[([u8; SHORT], usize, u8); 8], colon: usize, compact: bool) -> Ink {
+    pub(super) fn new(
+        paints: &[([u8; SHORT], usize, u8); 8],
+        colon: usize,
+        compact: bool,
+        fill: u8,
+    ) -> Ink {
         let sequence = |class: Class| &paints[class as usize].0[..paints[class as usize].1];
         let look = |class: Class| paints[class as usize].2;
         let join = |parts: &[&[u8]]| -> Block {
@@ -90,10 +98,20 @@ impl Ink {
         };
         let reset: &[u8] = if compact { b"" } else { RESET };
         let kinds = [(Class::Array, b"]"), (Class::Object, b"}")];
+        let comma =
+            kinds.map(|(class, _)| [join(&[sequence(class), b",", reset]), join(&[b",", reset])]);
+        let comma_break = comma.map(|pair| {
+            pair.map(|(comma, len)| {
+                let mut block = [fill; 2 * SHORT];
+                block[..len].copy_from_slice(&comma[..len]);
+                block[len] = b'\n';
+                (block, len + 1)
+            })
+        });
         Ink {
             key_colon,
-            comma: kinds
-                .map(|(class, _)| [join(&[sequence(class), b",", reset]), join(&[b",", reset])]),
+            comma,
+            comma_break,
             close: kinds.map(|(class, close)| [join(&[sequence(class), close]), join(&[close])]),
             look: kinds.map(|(class, _)| look(class)),
         }
@@ -381,13 +399,25 @@ impl<R: Read, W: Write + ?Sized> Formatter<'_, R, W> {
         pen: &mut Pen,
         kind: u8,
     ) -> Fallible<()> {
-        if !COLOUR && !COMPACT && pen.width + 2 <= SHORT && pen.cur.len() < FLUSH_AT {
+        if !COMPACT && pen.cur.len() < FLUSH_AT {
             debug_assert_eq!(pen.width, self.stack.len() * self.unit);
-            self.indent_start = pen.cur.len() + 1;
-            pen.cur
-                .padded(&mut self.out, &self.breaks.comma, 2 + pen.width);
-            self.indent_end = pen.cur.len();
-            return Ok(());
+            if !COLOUR && pen.width + 2 <= SHORT {
+                self.indent_start = pen.cur.len() + 1;
+                pen.cur
+                    .padded(&mut self.out, &self.breaks.comma, 2 + pen.width);
+                self.indent_end = pen.cur.len();
+                return Ok(());
+            }
+            let look = self.ink.look[kind as usize];
+            let (block, lead) =
+                &self.ink.comma_break[kind as usize][usize::from(pen.painted == look)];
+            if COLOUR && lead + pen.width <= 2 * SHORT {
+                self.indent_start = pen.cur.len() + lead - 1;
+                pen.cur.wide(&mut self.out, block, lead + pen.width);
+                self.indent_end = pen.cur.len();
+                pen.painted = UNPAINTED;
+                return Ok(());
+            }
         }
         self.lane_comma::<COLOUR, COMPACT>(pen, kind);
         self.lane_newline::<COLOUR, COMPACT>(pen)
