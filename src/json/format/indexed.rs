@@ -20,12 +20,17 @@ use super::{
 };
 
 /// What the lane keeps in registers while it runs (as [`Cursor`] explains):
-/// the output position, the colour in effect and the indentation width.
+/// the output position, the colour in effect, the indentation width and
+/// the innermost container's kind ([`NONE`] outside any).
 struct Pen {
     cur: Cursor,
     painted: u8,
     width: usize,
+    top: u8,
 }
+
+/// [`Pen::top`] outside any container.
+const NONE: u8 = u8::MAX;
 
 /// Line breaks laid out for one fixed-size copy each: the newline and the
 /// indentation after it, alone or after a comma (indentation narrower
@@ -174,6 +179,7 @@ impl<R: Read, W: Write + ?Sized> Formatter<'_, R, W> {
             cur: self.out.cursor(),
             painted: self.painted,
             width: self.stack.len() * self.unit,
+            top: self.stack.last().copied().unwrap_or(NONE),
         };
         macro_rules! stop {
             () => {{
@@ -313,6 +319,7 @@ impl<R: Read, W: Write + ?Sized> Formatter<'_, R, W> {
                         self.note_open(base + e as u64);
                         self.stack.push(kind);
                         pen.width += self.unit;
+                        pen.top = kind;
                         self.lane_newline::<COLOUR, COMPACT>(&mut pen)?;
                         pos = e + 1;
                         e = inner;
@@ -326,11 +333,12 @@ impl<R: Read, W: Write + ?Sized> Formatter<'_, R, W> {
             }
             // A value is complete: close containers until one wants more.
             loop {
-                let Some(&top) = self.stack.last() else {
+                debug_assert_eq!(pen.top, self.stack.last().copied().unwrap_or(NONE));
+                if pen.top == NONE {
                     stop!()
-                };
+                }
                 let b = buf[next];
-                if top == ARRAY {
+                if pen.top == ARRAY {
                     match b {
                         b',' => {
                             self.lane_comma_newline::<COLOUR, COMPACT>(&mut pen, ARRAY)?;
@@ -342,6 +350,7 @@ impl<R: Read, W: Write + ?Sized> Formatter<'_, R, W> {
                         b']' => {
                             self.stack.pop();
                             pen.width -= self.unit;
+                            pen.top = self.stack.last().copied().unwrap_or(NONE);
                             self.note_close();
                             self.lane_newline::<COLOUR, COMPACT>(&mut pen)?;
                             self.lane_close::<COLOUR>(&mut pen, ARRAY, b);
@@ -361,6 +370,7 @@ impl<R: Read, W: Write + ?Sized> Formatter<'_, R, W> {
                         b'}' => {
                             self.stack.pop();
                             pen.width -= self.unit;
+                            pen.top = self.stack.last().copied().unwrap_or(NONE);
                             self.note_close();
                             self.lane_newline::<COLOUR, COMPACT>(&mut pen)?;
                             self.lane_close::<COLOUR>(&mut pen, OBJECT, b);
@@ -369,7 +379,7 @@ impl<R: Read, W: Write + ?Sized> Formatter<'_, R, W> {
                     }
                 }
                 pos = next + 1;
-                if self.stack.is_empty() {
+                if pen.top == NONE {
                     stop!();
                 }
                 next = step!();
