@@ -1,7 +1,8 @@
 //! The output buffer. A `Vec<u8>` with its length kept beside it, so short
 //! tokens can be written as one fixed-size block (a couple of vector moves,
 //! no call to memcpy) and only the bytes that count are kept: most of what
-//! a formatter writes is a few bytes long.
+//! a formatter writes is a few bytes long. The fast lane writes through a
+//! [`Cursor`], the write position held in its own locals.
 
 /// Writes of up to this many bytes go as one fixed-size block.
 pub const SHORT: usize = 32;

@@ -7,6 +7,13 @@
 //! the token boundary before it, and the byte-level loop in
 //! [`super::Formatter::document`] takes that token (and says what is wrong
 //! with it, in the same words whichever lane saw it first).
+//!
+//! While it runs, what changes at every token (the output position, the
+//! index position, the colour in effect, the indentation, the innermost
+//! container) is held in locals, [`Pen`] and [`Walk`](super::super::index::Walk),
+//! and given back to the formatter when the lane stops or calls out: kept
+//! in the formatter, each was loaded and stored at every token, a chain
+//! through memory that cost more than the work.
 
 use std::io::{Read, Write};
 
