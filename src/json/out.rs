@@ -63,42 +63,22 @@ impl Out {
 
     /// Appends `src[from..to]`: as one [`SHORT`] block (or two) when it is
     /// short and `src` has the bytes to fill the block (the excess is
-    /// written past the end and not counted).
+    /// written past the end and not counted). See [`Cursor::copy`].
     #[inline(always)]
     pub fn copy(&mut self, src: &[u8], from: usize, to: usize) {
-        if to - from <= SHORT
-            && let Some(block) = src.get(from..from + SHORT)
-        {
-            self.block::<SHORT>(block, to - from);
-        } else if to - from <= 2 * SHORT
-            && let Some(block) = src.get(from..from + 2 * SHORT)
-        {
-            self.block::<{ 2 * SHORT }>(block, to - from);
-        } else {
-            self.extend(&src[from..to]);
-        }
+        let mut cursor = self.cursor();
+        cursor.copy(self, src, from, to);
+        self.settle(&cursor);
     }
 
     /// Appends the first `len` bytes of a [`pad`]ded block: one fixed-size
     /// copy, for the short sequences written at nearly every token (a
-    /// colon, a colour reset).
+    /// colon, a colour reset). See [`Cursor::padded`].
     #[inline(always)]
     pub fn padded(&mut self, block: &[u8; SHORT], len: usize) {
-        debug_assert!(len <= SHORT);
-        self.block::<SHORT>(block, len);
-    }
-
-    /// Writes all `N` bytes of `block` and counts the first `len`.
-    #[inline(always)]
-    fn block<const N: usize>(&mut self, block: &[u8], len: usize) {
-        assert!(block.len() == N);
-        if self.len + N + SHORT > self.buf.len() {
-            self.grow(N);
-        }
-        // SAFETY: the check above leaves room for N bytes past `len`, and
-        // `block` is N bytes long.
-        unsafe { copy_block::<N>(block.as_ptr(), self.buf.as_mut_ptr().add(self.len)) };
-        self.len += len;
+        let mut cursor = self.cursor();
+        cursor.padded(self, block, len);
+        self.settle(&cursor);
     }
 
     #[inline(always)]
@@ -181,7 +161,7 @@ impl Cursor {
         self.len += 1;
     }
 
-    /// [`Out::padded`].
+    /// Appends the first `len` bytes of `block`.
     #[inline(always)]
     pub fn padded(&mut self, out: &mut Out, block: &[u8; SHORT], len: usize) {
         debug_assert!(len <= SHORT);
@@ -201,7 +181,10 @@ impl Cursor {
         self.len += len;
     }
 
-    /// [`Out::copy`].
+    /// Appends `src[from..to]`: as one block of [`SHORT`] or twice that
+    /// when it is short and `src` has the bytes to fill the block (the
+    /// excess is written past the end and not counted), else as a copy
+    /// of its length.
     #[inline(always)]
     pub fn copy(&mut self, out: &mut Out, src: &[u8], from: usize, to: usize) {
         if to - from <= SHORT

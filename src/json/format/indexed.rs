@@ -354,14 +354,7 @@ impl<R: Read, W: Write + ?Sized> Formatter<'_, R, W> {
                             e = step!();
                             continue 'value;
                         }
-                        b']' => {
-                            self.stack.pop();
-                            pen.width -= self.unit;
-                            pen.top = self.stack.last().copied().unwrap_or(NONE);
-                            self.note_close();
-                            self.lane_newline::<COLOUR, COMPACT>(&mut pen)?;
-                            self.lane_close::<COLOUR>(&mut pen, ARRAY, b);
-                        }
+                        b']' => self.lane_pop::<COLOUR, COMPACT>(&mut pen, ARRAY, b)?,
                         _ => stop!(),
                     }
                 } else {
@@ -374,14 +367,7 @@ impl<R: Read, W: Write + ?Sized> Formatter<'_, R, W> {
                             key!();
                             continue 'value;
                         }
-                        b'}' => {
-                            self.stack.pop();
-                            pen.width -= self.unit;
-                            pen.top = self.stack.last().copied().unwrap_or(NONE);
-                            self.note_close();
-                            self.lane_newline::<COLOUR, COMPACT>(&mut pen)?;
-                            self.lane_close::<COLOUR>(&mut pen, OBJECT, b);
-                        }
+                        b'}' => self.lane_pop::<COLOUR, COMPACT>(&mut pen, OBJECT, b)?,
                         _ => stop!(),
                     }
                 }
@@ -438,6 +424,24 @@ impl<R: Read, W: Write + ?Sized> Formatter<'_, R, W> {
         }
         self.lane_comma::<COLOUR, COMPACT>(pen, kind);
         self.lane_newline::<COLOUR, COMPACT>(pen)
+    }
+
+    /// Closes the innermost container, a `kind` one, with `b` on a line
+    /// of its own.
+    #[inline(always)]
+    fn lane_pop<const COLOUR: bool, const COMPACT: bool>(
+        &mut self,
+        pen: &mut Pen,
+        kind: u8,
+        b: u8,
+    ) -> Fallible<()> {
+        self.stack.pop();
+        pen.width -= self.unit;
+        pen.top = self.stack.last().copied().unwrap_or(NONE);
+        self.note_close();
+        self.lane_newline::<COLOUR, COMPACT>(pen)?;
+        self.lane_close::<COLOUR>(pen, kind, b);
+        Ok(())
     }
 
     /// The closing bracket `b` of a `kind` container, in its colour.
