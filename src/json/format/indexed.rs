@@ -27,13 +27,20 @@ use super::{
 };
 
 /// What the lane keeps in registers while it runs (as [`Cursor`] explains):
-/// the output position, the colour in effect, the indentation width and
-/// the innermost container's kind ([`NONE`] outside any).
+/// the output position, the colour in effect, the indentation width, the
+/// innermost container's kind ([`NONE`] outside any) and where the latest
+/// line break the lane wrote ends.
 struct Pen {
     cur: Cursor,
     painted: u8,
     width: usize,
     top: u8,
+    /// The output's length just after the latest newline and indentation
+    /// the lane wrote (`usize::MAX`: none yet). Where nothing has been
+    /// written since, it is [`Formatter`]'s `indent_end` and the newline
+    /// is `width + 1` bytes back: worked out when the lane stops, not
+    /// stored at every line.
+    fresh: usize,
 }
 
 /// [`Pen::top`] outside any container.
@@ -61,14 +68,39 @@ impl Breaks {
 /// A short byte sequence laid out for one fixed-size copy.
 type Block = ([u8; SHORT], usize);
 
+/// The [`Class`] of a value by its first byte, as an index into
+/// [`Ink::key_colon_then`]; [`NOT_A_VALUE`] for a byte no value starts with.
+const VALUE_CLASS: [u8; 256] = {
+    let mut table = [NOT_A_VALUE; 256];
+    let mut b = b'0';
+    while b <= b'9' {
+        table[b as usize] = Class::Number as u8;
+        b += 1;
+    }
+    table[b'-' as usize] = Class::Number as u8;
+    table[b'"' as usize] = Class::String as u8;
+    table[b't' as usize] = Class::True as u8;
+    table[b'f' as usize] = Class::False as u8;
+    table[b'n' as usize] = Class::Null as u8;
+    table[b'[' as usize] = Class::Array as u8;
+    table[b'{' as usize] = Class::Object as u8;
+    table
+};
+
+/// [`VALUE_CLASS`] of a byte no value starts with.
+const NOT_A_VALUE: u8 = 8;
+
 /// The coloured lane's punctuation: each piece joined with the colour
 /// sequence that goes before it (and the reset after a comma that ends a
 /// line), so it is one block copy where it would be two or three, and
 /// no test of what is painted where the answer is known.
 pub(super) struct Ink {
     /// After a key (painted as a key): the object's colour, unless keys
-    /// look the same, and the colon.
-    key_colon: Block,
+    /// look the same, and the colon; then the colour of the value that
+    /// follows, unless it looks as the object does. By the value's
+    /// [`VALUE_CLASS`] (the last: no value, no colour after the colon),
+    /// with the look in effect after it.
+    key_colon_then: [([u8; 2 * SHORT], usize, u8); 9],
     /// By container kind, then by whether its colour is already in
     /// effect: the comma, and in pretty layouts the reset that ends its
     /// line.
@@ -108,6 +140,20 @@ impl Ink {
         } else {
             join(&[sequence(Class::Object), colon])
         };
+        let mut key_colon_then = [([0; 2 * SHORT], 0, look(Class::Object)); 9];
+        for (i, then) in key_colon_then.iter_mut().enumerate() {
+            let (block, len) = &key_colon;
+            then.0[..*len].copy_from_slice(&block[..*len]);
+            then.1 = *len;
+            if let Some(&class) = Class::ALL.get(i)
+                && look(class) != look(Class::Object)
+            {
+                let value = sequence(class);
+                then.0[*len..*len + value.len()].copy_from_slice(value);
+                then.1 += value.len();
+                then.2 = look(class);
+            }
+        }
         let reset: &[u8] = if compact { b"" } else { RESET };
         let kinds = [(Class::Array, b"]"), (Class::Object, b"}")];
         let comma =
@@ -121,7 +167,7 @@ impl Ink {
             })
         });
         Ink {
-            key_colon,
+            key_colon_then,
             comma,
             comma_break,
             close: kinds.map(|(class, close)| [join(&[sequence(class), close]), join(&[close])]),
@@ -187,11 +233,11 @@ impl<R: Read, W: Write + ?Sized> Formatter<'_, R, W> {
             painted: self.painted,
             width: self.stack.len() * self.unit,
             top: self.stack.last().copied().unwrap_or(NONE),
+            fresh: usize::MAX,
         };
         macro_rules! stop {
             () => {{
-                self.out.settle(&pen.cur);
-                self.painted = pen.painted;
+                self.lane_settle(&pen);
                 self.src.pos = pos;
                 return Ok(state);
             }};
@@ -215,8 +261,7 @@ impl<R: Read, W: Write + ?Sized> Formatter<'_, R, W> {
         macro_rules! stop {
             () => {{
                 index.settle(&walk);
-                self.out.settle(&pen.cur);
-                self.painted = pen.painted;
+                self.lane_settle(&pen);
                 self.src.pos = pos;
                 return Ok(state);
             }};
@@ -248,16 +293,24 @@ impl<R: Read, W: Write + ?Sized> Formatter<'_, R, W> {
                 }
                 self.lane_paint::<COLOUR>(&mut pen, Class::Key);
                 pen.cur.copy(&mut self.out, buf, e, close + 1);
-                if COLOUR {
-                    let (block, len) = &self.ink.key_colon;
-                    pen.cur.padded(&mut self.out, block, *len);
-                    pen.painted = self.ink.look[OBJECT as usize];
-                } else {
-                    pen.cur.padded(&mut self.out, &COLON, colon);
-                }
                 pos = after + 1;
                 state = Stop::Value;
-                e = step!();
+                if COLOUR {
+                    // The colon and the value's colour in one block (the
+                    // value's branch then finds it painted).
+                    let value = index.step(&mut walk, buf, end);
+                    let class = value.map_or(NOT_A_VALUE, |v| VALUE_CLASS[buf[v] as usize]);
+                    let (block, len, look) = &self.ink.key_colon_then[class as usize];
+                    pen.cur.wide(&mut self.out, block, *len);
+                    pen.painted = *look;
+                    match value {
+                        Some(v) => e = v,
+                        None => stop!(),
+                    }
+                } else {
+                    pen.cur.padded(&mut self.out, &COLON, colon);
+                    e = step!();
+                }
             }};
         }
         // `e` is the entry of the token in hand. The grammar's state is
@@ -405,19 +458,17 @@ impl<R: Read, W: Write + ?Sized> Formatter<'_, R, W> {
         if !COMPACT && pen.cur.len() < FLUSH_AT {
             debug_assert_eq!(pen.width, self.stack.len() * self.unit);
             if !COLOUR && pen.width + 2 <= SHORT {
-                self.indent_start = pen.cur.len() + 1;
                 pen.cur
                     .padded(&mut self.out, &self.breaks.comma, 2 + pen.width);
-                self.indent_end = pen.cur.len();
+                pen.fresh = pen.cur.len();
                 return Ok(());
             }
             let look = self.ink.look[kind as usize];
             let (block, lead) =
                 &self.ink.comma_break[kind as usize][usize::from(pen.painted == look)];
             if COLOUR && lead + pen.width <= 2 * SHORT {
-                self.indent_start = pen.cur.len() + lead - 1;
                 pen.cur.wide(&mut self.out, block, lead + pen.width);
-                self.indent_end = pen.cur.len();
+                pen.fresh = pen.cur.len();
                 pen.painted = UNPAINTED;
                 return Ok(());
             }
@@ -486,18 +537,30 @@ impl<R: Read, W: Write + ?Sized> Formatter<'_, R, W> {
         let width = pen.width;
         debug_assert_eq!(width, self.stack.len() * self.unit);
         if width < SHORT && pen.cur.len() < FLUSH_AT {
-            self.indent_start = pen.cur.len();
             pen.cur
                 .padded(&mut self.out, &self.breaks.newline, 1 + width);
-            self.indent_end = pen.cur.len();
+            pen.fresh = pen.cur.len();
             Ok(())
         } else {
-            self.out.settle(&pen.cur);
-            self.painted = pen.painted;
+            self.lane_settle(pen);
             let done = self.newline_indent();
             pen.cur = self.out.cursor();
             pen.painted = self.painted;
+            pen.fresh = usize::MAX;
             done
+        }
+    }
+
+    /// Gives what the lane holds in `pen` back to the formatter: the
+    /// output written, the colour in effect, and the latest line break if
+    /// nothing has been written after it.
+    #[inline(always)]
+    fn lane_settle(&mut self, pen: &Pen) {
+        self.out.settle(&pen.cur);
+        self.painted = pen.painted;
+        if pen.fresh == pen.cur.len() {
+            self.indent_end = pen.fresh;
+            self.indent_start = pen.fresh - 1 - pen.width;
         }
     }
 }
