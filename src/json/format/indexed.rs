@@ -20,6 +20,7 @@ use std::io::{Read, Write};
 use super::super::index::Index;
 use super::super::number;
 use super::super::out::{Cursor, SHORT};
+use super::super::simd::Level;
 use super::super::style::Class;
 use super::super::style::RESET;
 use super::{
@@ -204,16 +205,44 @@ impl<R: Read, W: Write + ?Sized> Formatter<'_, R, W> {
         // One lane for each look, so the tests for colour and layout are
         // made once here rather than at every token.
         let stop = match (self.colour, self.compact) {
-            (false, false) => self.indexed_run::<false, false>(&mut index, &buf),
-            (false, true) => self.indexed_run::<false, true>(&mut index, &buf),
-            (true, false) => self.indexed_run::<true, false>(&mut index, &buf),
-            (true, true) => self.indexed_run::<true, true>(&mut index, &buf),
+            (false, false) => self.indexed_at::<false, false>(&mut index, &buf),
+            (false, true) => self.indexed_at::<false, true>(&mut index, &buf),
+            (true, false) => self.indexed_at::<true, false>(&mut index, &buf),
+            (true, true) => self.indexed_at::<true, true>(&mut index, &buf),
         };
         self.src.buf = buf;
         self.index = Some(index);
         stop
     }
 
+    /// The lane compiled for the widest instructions the index was made
+    /// with: with AVX2, a 32- or 64-byte block is one or two moves, not
+    /// two or four.
+    #[inline(always)]
+    fn indexed_at<const COLOUR: bool, const COMPACT: bool>(
+        &mut self,
+        index: &mut Index,
+        buf: &[u8],
+    ) -> Fallible<Stop> {
+        #[cfg(target_arch = "x86_64")]
+        if self.simd == Level::Avx2 {
+            // SAFETY: the level is AVX2 only where the CPU has it.
+            return unsafe { self.indexed_avx2::<COLOUR, COMPACT>(index, buf) };
+        }
+        self.indexed_run::<COLOUR, COMPACT>(index, buf)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,bmi1,bmi2,popcnt")]
+    unsafe fn indexed_avx2<const COLOUR: bool, const COMPACT: bool>(
+        &mut self,
+        index: &mut Index,
+        buf: &[u8],
+    ) -> Fallible<Stop> {
+        self.indexed_run::<COLOUR, COMPACT>(index, buf)
+    }
+
+    #[inline(always)]
     fn indexed_run<const COLOUR: bool, const COMPACT: bool>(
         &mut self,
         index: &mut Index,
