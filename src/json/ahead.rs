@@ -38,6 +38,10 @@ pub struct Chunk {
     pub window: Window,
     /// The chunk's bytes checked as UTF-8 (see [`Utf8`]).
     pub utf8: Utf8,
+    /// Newlines among the chunk's bytes: counted here, where the bytes
+    /// were just read and the thread has time to spare, so the formatter
+    /// keeps its line count by counting only the few bytes it keeps.
+    pub newlines: u64,
     pub result: io::Result<()>,
 }
 
@@ -147,6 +151,7 @@ fn read_ahead<R: Read>(
         };
         entries.push(SENTINEL);
         let utf8 = utf8.check(&data[PREFIX..PREFIX + len]);
+        let newlines = memchr::memchr_iter(b'\n', &data[PREFIX..PREFIX + len]).count() as u64;
         let chunk = Chunk {
             data,
             len,
@@ -156,6 +161,7 @@ fn read_ahead<R: Read>(
                 entries,
             },
             utf8,
+            newlines,
             result,
         };
         if send.send(chunk).is_err() || ended {

@@ -24,6 +24,9 @@ pub struct Source<R> {
     line: u64,
     /// Characters between the last newline and `buf[origin]`.
     column: u64,
+    /// Reading ahead: the line number of `buf[end]` (from the newlines
+    /// the thread counted in each chunk).
+    line_at_end: u64,
     /// Where the input in `buf` begins: 0 when read into it, further in
     /// when the buffer is a chunk read ahead (see `take_chunk`).
     origin: usize,
@@ -61,6 +64,7 @@ impl<R: Read> Source<R> {
             eof: false,
             line: 1,
             column: 0,
+            line_at_end: 1,
             origin: 0,
             base: 0,
             utf8_end: 0,
@@ -143,7 +147,7 @@ impl<R: Read> Source<R> {
             self.eof = true;
             return Ok(false);
         };
-        self.account(keep_from);
+        self.account_ahead(keep_from);
         let kept = self.end - keep_from;
         let kept_at = self.base + keep_from as u64;
         let len = chunk.len;
@@ -187,6 +191,7 @@ impl<R: Read> Source<R> {
             self.utf8_end = (self.end as isize + chunk.utf8.valid_end) as usize;
         }
         self.end += len;
+        self.line_at_end += chunk.newlines;
         Ok(true)
     }
 
@@ -262,6 +267,30 @@ impl<R: Read> Source<R> {
     /// be dropped from the buffer.
     fn account(&mut self, upto: usize) {
         (self.line, self.column) = advance(self.line, self.column, &self.buf[self.origin..upto]);
+    }
+
+    /// [`Source::account`] reading ahead, where the line number at the
+    /// buffer's end is known: the newlines are counted in the bytes kept
+    /// after `upto` (a few KiB), not in the chunk passed over, and the
+    /// column back to the last newline.
+    fn account_ahead(&mut self, upto: usize) {
+        let passed = &self.buf[self.origin..upto];
+        #[cfg(debug_assertions)]
+        let counted_here = advance(self.line, self.column, passed);
+        match memchr::memrchr(b'\n', passed) {
+            Some(last) => {
+                let kept = memchr::memchr_iter(b'\n', &self.buf[upto..self.end]).count() as u64;
+                self.line = self.line_at_end - kept;
+                self.column = chars(&passed[last + 1..]);
+            }
+            None => self.column += chars(passed),
+        }
+        #[cfg(debug_assertions)]
+        assert_eq!(
+            (self.line, self.column),
+            counted_here,
+            "lines counted ahead"
+        );
     }
 }
 
