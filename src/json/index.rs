@@ -299,19 +299,23 @@ impl Stage {
             // SAFETY: Avx2 is chosen only where the CPU has AVX2.
             Level::Avx2 => unsafe { self.blocks_avx2(blocks, entries, offset) },
             #[cfg(target_arch = "x86_64")]
-            Level::Sse2 => self.blocks(blocks, entries, offset, x86::classify_sse2),
-            _ => self.blocks(blocks, entries, offset, classify_bytes),
+            Level::Sse2 => self.blocks(blocks, entries, offset, x86::classify_sse2, prefix_xor),
+            _ => self.blocks(blocks, entries, offset, classify_bytes, prefix_xor),
         }
     }
 
     /// [`Stage::blocks`] compiled for AVX2, the classifier inlined.
     #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,bmi1,popcnt")]
+    #[target_feature(enable = "avx2,bmi1,popcnt,pclmulqdq")]
     unsafe fn blocks_avx2(&mut self, blocks: &[u8], entries: &mut Vec<u32>, offset: u32) {
-        // SAFETY: this runs only where the CPU has AVX2.
-        self.blocks(blocks, entries, offset, |block| unsafe {
-            x86::classify_avx2(block)
-        });
+        // SAFETY: this runs only where the CPU has AVX2 and PCLMULQDQ.
+        self.blocks(
+            blocks,
+            entries,
+            offset,
+            |block| unsafe { x86::classify_avx2(block) },
+            |quote| unsafe { x86::prefix_xor_clmul(quote) },
+        );
     }
 
     #[inline(always)]
@@ -321,20 +325,21 @@ impl Stage {
         entries: &mut Vec<u32>,
         offset: u32,
         classify: impl Fn(&[u8; 64]) -> Masks,
+        prefix_xor: impl Fn(u64) -> u64,
     ) {
         for (b, block) in blocks.chunks_exact(64).enumerate() {
             let block: &[u8; 64] = block.try_into().expect("64 bytes");
             // Room for the worst case, grown as needed: a list sized for
             // it up front would be 16 times what typical JSON needs.
             entries.reserve(64);
-            let bits = self.structure(classify(block));
+            let bits = self.structure(classify(block), &prefix_xor);
             push_bits(entries, bits, offset + (b * 64) as u32);
         }
     }
 
     /// A block's entries, from its classes and the state carried in.
     #[inline(always)]
-    fn structure(&mut self, m: Masks) -> u64 {
+    fn structure(&mut self, m: Masks, prefix_xor: impl Fn(u64) -> u64) -> u64 {
         let escaped = escaped(m.backslash, &mut self.escaped);
         let quote = m.quote & !escaped;
         // Inside strings: the opening quote and what follows, up to but
@@ -530,6 +535,17 @@ mod x86 {
         m
     }
 
+    /// [`super::prefix_xor`] as one carry-less multiply by all ones
+    /// (simdjson's), where the shifts and xors were a dozen instructions
+    /// on the one chain that runs from block to block.
+    #[inline]
+    #[target_feature(enable = "pclmulqdq,sse2")]
+    pub unsafe fn prefix_xor_clmul(x: u64) -> u64 {
+        use std::arch::x86_64::{_mm_clmulepi64_si128, _mm_cvtsi128_si64, _mm_set_epi64x};
+        let product = _mm_clmulepi64_si128(_mm_set_epi64x(0, x as i64), _mm_set_epi64x(0, -1), 0);
+        _mm_cvtsi128_si64(product) as u64
+    }
+
     #[inline]
     #[target_feature(enable = "avx2")]
     pub unsafe fn classify_avx2(block: &[u8; 64]) -> Masks {
@@ -583,6 +599,25 @@ mod x86 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn carry_less_prefix_xor_matches_the_shifts() {
+        if !std::arch::is_x86_feature_detected!("pclmulqdq") {
+            return;
+        }
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..100_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            for value in [x, x & (x >> 3), 1 << (x % 64), !0, 0] {
+                // SAFETY: checked above that the CPU has PCLMULQDQ.
+                let clmul = unsafe { x86::prefix_xor_clmul(value) };
+                assert_eq!(clmul, prefix_xor(value), "{value:#x}");
+            }
+        }
+    }
 
     /// What the index must hold, worked out a byte at a time.
     fn reference(text: &[u8]) -> Vec<usize> {

@@ -43,11 +43,13 @@ impl Level {
 
 #[cfg(target_arch = "x86_64")]
 fn best() -> Level {
-    // The AVX2 paths also count and find bits with BMI1 and POPCNT,
-    // which every AVX2 CPU has.
+    // The AVX2 paths also count and find bits with BMI1 and POPCNT, and
+    // track strings with PCLMULQDQ, which every AVX2 CPU has (a VM may
+    // hide one: then the SSE2 paths serve).
     if std::arch::is_x86_feature_detected!("avx2")
         && std::arch::is_x86_feature_detected!("bmi1")
         && std::arch::is_x86_feature_detected!("popcnt")
+        && std::arch::is_x86_feature_detected!("pclmulqdq")
     {
         Level::Avx2
     } else {

@@ -217,7 +217,8 @@ impl<R: Read, W: Write + ?Sized> Formatter<'_, R, W> {
 
     /// The lane compiled for the widest instructions the index was made
     /// with: with AVX2, a 32- or 64-byte block is one or two moves, not
-    /// two or four.
+    /// two or four. (The features are those [`Level::Avx2`] is chosen
+    /// for, no more: a CPU may have AVX2 without, say, BMI2.)
     #[inline(always)]
     fn indexed_at<const COLOUR: bool, const COMPACT: bool>(
         &mut self,
@@ -233,7 +234,7 @@ impl<R: Read, W: Write + ?Sized> Formatter<'_, R, W> {
     }
 
     #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,bmi1,bmi2,popcnt")]
+    #[target_feature(enable = "avx2,bmi1,popcnt")]
     unsafe fn indexed_avx2<const COLOUR: bool, const COMPACT: bool>(
         &mut self,
         index: &mut Index,
