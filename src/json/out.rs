@@ -111,6 +111,9 @@ impl Out {
             ptr: self.buf.as_mut_ptr(),
             len: self.len,
             limit: self.buf.len().saturating_sub(CURSOR_ROOM),
+            // Nothing reserved yet: a write in reserved room would fail.
+            #[cfg(debug_assertions)]
+            reserved: 0,
         }
     }
 
@@ -122,9 +125,16 @@ impl Out {
     }
 }
 
-/// What a [`Cursor`] keeps free past its position: a 64-byte block and
-/// the slack [`Out`] keeps.
-const CURSOR_ROOM: usize = 3 * SHORT;
+/// What a [`Cursor`] keeps free past its position: room for a run of
+/// writes made after one [`Cursor::reserve`] ([`RESERVED`] bytes, blocks
+/// included) and the slack [`Out`] keeps.
+const CURSOR_ROOM: usize = RESERVED + 2 * SHORT;
+
+/// How much a run of `*_reserved` writes may take after one
+/// [`Cursor::reserve`], counting the whole of each block copied: the
+/// fast lane writes at most 160 bytes between two (a key's colour, the
+/// key and the colon with the value's colour). Debug builds check it.
+pub const RESERVED: usize = 6 * SHORT;
 
 /// An [`Out`]'s write position held apart from it, so a hot loop can keep
 /// it in registers. Written through the buffer's own pointer, the bytes
@@ -137,6 +147,9 @@ pub struct Cursor {
     len: usize,
     /// While `len` is below this, more than [`CURSOR_ROOM`] bytes are free.
     limit: usize,
+    /// Where the latest [`Cursor::reserve`] left the position.
+    #[cfg(debug_assertions)]
+    reserved: usize,
 }
 
 impl Cursor {
@@ -145,18 +158,39 @@ impl Cursor {
         self.len
     }
 
-    /// Makes sure of [`CURSOR_ROOM`] free bytes.
+    /// Makes sure of [`CURSOR_ROOM`] free bytes: room for [`RESERVED`]
+    /// bytes of `*_reserved` writes, with no test of their own.
     #[inline(always)]
-    fn room(&mut self, out: &mut Out) {
+    pub fn reserve(&mut self, out: &mut Out) {
         if self.len >= self.limit {
             *self = regrow(out, self.len);
         }
+        #[cfg(debug_assertions)]
+        {
+            self.reserved = self.len;
+        }
     }
 
+    /// Checks (in debug builds) that a write of a `block`-byte block at
+    /// the position stays in the room last reserved.
     #[inline(always)]
-    pub fn push(&mut self, out: &mut Out, b: u8) {
-        self.room(out);
-        // SAFETY: `room` leaves CURSOR_ROOM bytes free past `len`.
+    fn in_reserve(&self, block: usize) {
+        #[cfg(debug_assertions)]
+        assert!(
+            self.len + block <= self.reserved + RESERVED,
+            "{block} bytes at {} overrun the room reserved at {}",
+            self.len,
+            self.reserved
+        );
+        let _ = block;
+    }
+
+    /// Appends `b`, in reserved room.
+    #[inline(always)]
+    pub fn push_reserved(&mut self, b: u8) {
+        self.in_reserve(1);
+        // SAFETY: `reserve` left CURSOR_ROOM bytes free past where it
+        // was, and the writes since stay within RESERVED of it.
         unsafe { *self.ptr.add(self.len) = b };
         self.len += 1;
     }
@@ -164,19 +198,26 @@ impl Cursor {
     /// Appends the first `len` bytes of `block`.
     #[inline(always)]
     pub fn padded(&mut self, out: &mut Out, block: &[u8; SHORT], len: usize) {
+        self.reserve(out);
+        self.padded_reserved(block, len);
+    }
+
+    /// [`Cursor::padded`] in reserved room.
+    #[inline(always)]
+    pub fn padded_reserved(&mut self, block: &[u8; SHORT], len: usize) {
         debug_assert!(len <= SHORT);
-        self.room(out);
-        // SAFETY: `room` leaves CURSOR_ROOM >= SHORT bytes free.
+        self.in_reserve(SHORT);
+        // SAFETY: as in `push_reserved`, for SHORT bytes.
         unsafe { copy_block::<SHORT>(block.as_ptr(), self.ptr.add(self.len)) };
         self.len += len;
     }
 
-    /// As [`Cursor::padded`], from a block of `2 * SHORT` bytes.
+    /// As [`Cursor::padded_reserved`], from a block of `2 * SHORT` bytes.
     #[inline(always)]
-    pub fn wide(&mut self, out: &mut Out, block: &[u8; 2 * SHORT], len: usize) {
+    pub fn wide_reserved(&mut self, block: &[u8; 2 * SHORT], len: usize) {
         debug_assert!(len <= 2 * SHORT);
-        self.room(out);
-        // SAFETY: `room` leaves CURSOR_ROOM > 2 * SHORT bytes free.
+        self.in_reserve(2 * SHORT);
+        // SAFETY: as in `push_reserved`, for 2 * SHORT bytes.
         unsafe { copy_block::<{ 2 * SHORT }>(block.as_ptr(), self.ptr.add(self.len)) };
         self.len += len;
     }
@@ -187,18 +228,25 @@ impl Cursor {
     /// of its length.
     #[inline(always)]
     pub fn copy(&mut self, out: &mut Out, src: &[u8], from: usize, to: usize) {
+        self.reserve(out);
+        self.copy_reserved(out, src, from, to);
+    }
+
+    /// [`Cursor::copy`] in reserved room; a run too long for a block
+    /// goes through `out` and reserves afresh after it.
+    #[inline(always)]
+    pub fn copy_reserved(&mut self, out: &mut Out, src: &[u8], from: usize, to: usize) {
         if to - from <= SHORT
             && let Some(block) = src.get(from..from + SHORT)
         {
-            self.room(out);
-            // SAFETY: `room` leaves CURSOR_ROOM >= SHORT bytes free, and
-            // `block` has SHORT bytes.
+            self.in_reserve(SHORT);
+            // SAFETY: as in `push_reserved`; `block` has SHORT bytes.
             unsafe { copy_block::<SHORT>(block.as_ptr(), self.ptr.add(self.len)) };
         } else if to - from <= 2 * SHORT
             && let Some(block) = src.get(from..from + 2 * SHORT)
         {
-            self.room(out);
-            // SAFETY: as above, with 2 * SHORT < CURSOR_ROOM.
+            self.in_reserve(2 * SHORT);
+            // SAFETY: as above, for 2 * SHORT bytes.
             unsafe { copy_block::<{ 2 * SHORT }>(block.as_ptr(), self.ptr.add(self.len)) };
         } else {
             *self = extend(out, self.len, &src[from..to]);
@@ -220,12 +268,15 @@ fn regrow(out: &mut Out, len: usize) -> Cursor {
 }
 
 /// Appends a long run to `out` (written up to `len` through a cursor), as
-/// [`regrow`].
+/// [`regrow`], and reserves room after it (the writes that follow in the
+/// lane count on it).
 #[inline(never)]
 fn extend(out: &mut Out, len: usize, bytes: &[u8]) -> Cursor {
     out.len = len;
     out.extend(bytes);
-    out.cursor()
+    let mut cursor = out.cursor();
+    cursor.reserve(out);
+    cursor
 }
 
 /// Copies `N` bytes (32 or 64) as 16-byte vector moves. Written

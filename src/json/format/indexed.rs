@@ -309,6 +309,7 @@ impl<R: Read, W: Write + ?Sized> Formatter<'_, R, W> {
         // value's entry.
         macro_rules! key {
             () => {{
+                pen.cur.reserve(&mut self.out);
                 state = Stop::Key;
                 if buf[e] != b'"' {
                     stop!();
@@ -322,7 +323,7 @@ impl<R: Read, W: Write + ?Sized> Formatter<'_, R, W> {
                     stop!();
                 }
                 self.lane_paint::<COLOUR>(&mut pen, Class::Key);
-                pen.cur.copy(&mut self.out, buf, e, close + 1);
+                pen.cur.copy_reserved(&mut self.out, buf, e, close + 1);
                 pos = after + 1;
                 state = Stop::Value;
                 if COLOUR {
@@ -331,14 +332,14 @@ impl<R: Read, W: Write + ?Sized> Formatter<'_, R, W> {
                     let value = index.step(&mut walk, buf, end);
                     let class = value.map_or(NOT_A_VALUE, |v| VALUE_CLASS[buf[v] as usize]);
                     let (block, len, look) = &self.ink.key_colon_then[class as usize];
-                    pen.cur.wide(&mut self.out, block, *len);
+                    pen.cur.wide_reserved(block, *len);
                     pen.painted = *look;
                     match value {
                         Some(v) => e = v,
                         None => stop!(),
                     }
                 } else {
-                    pen.cur.padded(&mut self.out, &COLON, colon);
+                    pen.cur.padded_reserved(&COLON, colon);
                     e = step!();
                 }
             }};
@@ -346,7 +347,12 @@ impl<R: Read, W: Write + ?Sized> Formatter<'_, R, W> {
         // `e` is the entry of the token in hand. The grammar's state is
         // where the code is, as in `document`, so each branch has a place
         // of its own for the predictor to learn.
+        //
+        // Room for what is written is reserved once a token, at the top of
+        // each loop and of `key!` (each writes at most out::RESERVED
+        // before the next), not tested at every write.
         'value: loop {
+            pen.cur.reserve(&mut self.out);
             let b = buf[e];
             // The entry after the value.
             let mut next;
@@ -357,7 +363,7 @@ impl<R: Read, W: Write + ?Sized> Formatter<'_, R, W> {
                         stop!();
                     }
                     self.lane_paint::<COLOUR>(&mut pen, Class::String);
-                    pen.cur.copy(&mut self.out, buf, e, close + 1);
+                    pen.cur.copy_reserved(&mut self.out, buf, e, close + 1);
                     pos = close + 1;
                     state = Stop::After;
                     next = step!();
@@ -387,7 +393,7 @@ impl<R: Read, W: Write + ?Sized> Formatter<'_, R, W> {
                         stop!();
                     }
                     self.lane_paint::<COLOUR>(&mut pen, class);
-                    pen.cur.copy(&mut self.out, buf, e, e + n);
+                    pen.cur.copy_reserved(&mut self.out, buf, e, e + n);
                     pos = e + n;
                     state = Stop::After;
                 }
@@ -399,9 +405,9 @@ impl<R: Read, W: Write + ?Sized> Formatter<'_, R, W> {
                         (Class::Object, b'}', OBJECT)
                     };
                     self.lane_paint::<COLOUR>(&mut pen, class);
-                    pen.cur.push(&mut self.out, b);
+                    pen.cur.push_reserved(b);
                     if buf[inner] == close {
-                        pen.cur.push(&mut self.out, close);
+                        pen.cur.push_reserved(close);
                         pos = inner + 1;
                         state = Stop::After;
                         next = step!();
@@ -423,6 +429,7 @@ impl<R: Read, W: Write + ?Sized> Formatter<'_, R, W> {
             }
             // A value is complete: close containers until one wants more.
             loop {
+                pen.cur.reserve(&mut self.out);
                 debug_assert_eq!(pen.top, self.stack.last().copied().unwrap_or(NONE));
                 if pen.top == NONE {
                     stop!()
@@ -468,12 +475,12 @@ impl<R: Read, W: Write + ?Sized> Formatter<'_, R, W> {
     #[inline(always)]
     fn lane_comma<const COLOUR: bool, const COMPACT: bool>(&mut self, pen: &mut Pen, kind: u8) {
         if !COLOUR {
-            pen.cur.push(&mut self.out, b',');
+            pen.cur.push_reserved(b',');
             return;
         }
         let look = self.ink.look[kind as usize];
         let (block, len) = &self.ink.comma[kind as usize][usize::from(pen.painted == look)];
-        pen.cur.padded(&mut self.out, block, *len);
+        pen.cur.padded_reserved(block, *len);
         pen.painted = if COMPACT { look } else { UNPAINTED };
     }
 
@@ -488,8 +495,7 @@ impl<R: Read, W: Write + ?Sized> Formatter<'_, R, W> {
         if !COMPACT && pen.cur.len() < FLUSH_AT {
             debug_assert_eq!(pen.width, self.stack.len() * self.unit);
             if !COLOUR && pen.width + 2 <= SHORT {
-                pen.cur
-                    .padded(&mut self.out, &self.breaks.comma, 2 + pen.width);
+                pen.cur.padded_reserved(&self.breaks.comma, 2 + pen.width);
                 pen.fresh = pen.cur.len();
                 return Ok(());
             }
@@ -497,7 +503,7 @@ impl<R: Read, W: Write + ?Sized> Formatter<'_, R, W> {
             let (block, lead) =
                 &self.ink.comma_break[kind as usize][usize::from(pen.painted == look)];
             if COLOUR && lead + pen.width <= 2 * SHORT {
-                pen.cur.wide(&mut self.out, block, lead + pen.width);
+                pen.cur.wide_reserved(block, lead + pen.width);
                 pen.fresh = pen.cur.len();
                 pen.painted = UNPAINTED;
                 return Ok(());
@@ -529,12 +535,12 @@ impl<R: Read, W: Write + ?Sized> Formatter<'_, R, W> {
     #[inline(always)]
     fn lane_close<const COLOUR: bool>(&mut self, pen: &mut Pen, kind: u8, b: u8) {
         if !COLOUR {
-            pen.cur.push(&mut self.out, b);
+            pen.cur.push_reserved(b);
             return;
         }
         let look = self.ink.look[kind as usize];
         let (block, len) = &self.ink.close[kind as usize][usize::from(pen.painted == look)];
-        pen.cur.padded(&mut self.out, block, *len);
+        pen.cur.padded_reserved(block, *len);
         pen.painted = look;
     }
 
@@ -544,7 +550,7 @@ impl<R: Read, W: Write + ?Sized> Formatter<'_, R, W> {
         if COLOUR {
             let (block, len, look) = &self.paints[class as usize];
             if pen.painted != *look {
-                pen.cur.padded(&mut self.out, block, *len);
+                pen.cur.padded_reserved(block, *len);
                 pen.painted = *look;
             }
         }
@@ -561,20 +567,20 @@ impl<R: Read, W: Write + ?Sized> Formatter<'_, R, W> {
             return Ok(());
         }
         if COLOUR && pen.painted != UNPAINTED {
-            pen.cur.padded(&mut self.out, &RESET_BLOCK, RESET.len());
+            pen.cur.padded_reserved(&RESET_BLOCK, RESET.len());
             pen.painted = UNPAINTED;
         }
         let width = pen.width;
         debug_assert_eq!(width, self.stack.len() * self.unit);
         if width < SHORT && pen.cur.len() < FLUSH_AT {
-            pen.cur
-                .padded(&mut self.out, &self.breaks.newline, 1 + width);
+            pen.cur.padded_reserved(&self.breaks.newline, 1 + width);
             pen.fresh = pen.cur.len();
             Ok(())
         } else {
             self.lane_settle(pen);
             let done = self.newline_indent();
             pen.cur = self.out.cursor();
+            pen.cur.reserve(&mut self.out);
             pen.painted = self.painted;
             pen.fresh = usize::MAX;
             done
