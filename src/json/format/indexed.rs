@@ -233,6 +233,8 @@ impl<R: Read, W: Write + ?Sized> Formatter<'_, R, W> {
         self.indexed_run::<COLOUR, COMPACT>(index, buf)
     }
 
+    /// [`Formatter::indexed_run`] compiled for AVX2. Safety: the CPU has
+    /// AVX2, BMI1 and POPCNT (as [`Level::Avx2`] vouches).
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,bmi1,popcnt")]
     unsafe fn indexed_avx2<const COLOUR: bool, const COMPACT: bool>(
