@@ -299,9 +299,13 @@ impl<R: Read, W: Write + ?Sized> Formatter<'_, R, W> {
             }};
         }
         // The next entry, or stop where the last token ended.
+        //
+        // SAFETY (of every `index.step` here): the walk is taken just after
+        // `first_from` found an entry, and every step that finds none
+        // stops the lane, so no step is made from the sentinel.
         macro_rules! step {
             () => {
-                match index.step(&mut walk, buf, end) {
+                match unsafe { index.step(&mut walk, buf, end) } {
                     Some(e) => e,
                     None => stop!(),
                 }
@@ -331,7 +335,8 @@ impl<R: Read, W: Write + ?Sized> Formatter<'_, R, W> {
                 if COLOUR {
                     // The colon and the value's colour in one block (the
                     // value's branch then finds it painted).
-                    let value = index.step(&mut walk, buf, end);
+                    // SAFETY: as in `step!`: on none, the lane stops.
+                    let value = unsafe { index.step(&mut walk, buf, end) };
                     let class = value.map_or(NOT_A_VALUE, |v| VALUE_CLASS[buf[v] as usize]);
                     let (block, len, look) = &self.ink.key_colon_then[class as usize];
                     pen.cur.wide_reserved(block, *len);
